@@ -9,8 +9,8 @@ EXTVERSION   = 0.1.0
 MODULE_big   = $(EXTNAME)
 MODULEDIR    = extension
 
-CORE_SRCS    = $(sort $(wildcard src/core/*.cpp))
-PG_SRCS      = $(sort $(wildcard src/pg/*.cpp))
+CORE_SRCS    = $(sort $(wildcard src/core/*.cpp src/core/*/*.cpp))
+PG_SRCS      = $(sort $(wildcard src/pg/*.cpp src/pg/*/*.cpp))
 OBJS         = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 # The install script is assembled from small files, one job each, in name order.
@@ -19,25 +19,31 @@ DATA_built   = $(EXTNAME)--$(EXTVERSION).sql
 DATA         = control/$(EXTNAME).control
 
 REGRESS      = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
-REGRESS_OPTS = --inputdir=. --dbname=vlx_regress
+REGRESS_OPTS = --inputdir=.
+CONTRIB_TESTDB = vlx_regress
 ISOLATION    = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
-ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/results --dbname=vlx_isolation
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/results
+ISOLATION_TESTDB = vlx_isolation
 
 PG_CONFIG   ?= pg_config
 PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
 
 # PostgreSQL's headers are system headers to us: their warnings stay out, ours stay on.
 PG_CPPFLAGS  = -isystem $(PG_INCLUDE_SERVER) -Isrc
-PG_CXXFLAGS  = -std=c++17 -Wall -Wextra -Wno-missing-field-initializers
+# -MMD -MP: PGXS tracks no header dependencies for C++; without them a changed header
+# leaves stale objects behind.
+PG_CXXFLAGS  = -std=c++17 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
 SHLIB_LINK   = -lcrypto -lstdc++
 
-EXTRA_CLEAN  = $(DATA_built) test/isolation/results build
+EXTRA_CLEAN  = $(DATA_built) test/isolation/results build $(OBJS:.o=.d)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Debian builds PostgreSQL with LLVM: PGXS also compiles every .cpp to bitcode with clang.
 override BITCODE_CXXFLAGS += -std=c++17
+
+-include $(OBJS:.o=.d)
 
 $(DATA_built): $(INSTALL_PARTS)
 	cat $^ > $@

@@ -51,6 +51,8 @@ constexpr SettingSpec kCatalog[] = {
                 "Distinct accounts failed from one IP within lockout_window that raise ip_multi_account."),
     real_setting(S::LockoutBackoff, "lockout_backoff", 1.0, 1.0, 100.0,
                  "Multiplier of lockout_duration for each repeat lockout within 24 hours (1.0 = off)."),
+    int_setting(S::UnlockMonitorDuration, "unlock_monitor_duration", C::Superuser, U::Seconds, kDay, 60, 30 * kDay,
+                "After an admin unlock, how long the account is watched for post_unlock_failure."),
     int_setting(S::PhiRateThreshold, "phi_rate_threshold", C::Superuser, U::None, 50, 1, 10000000,
                 "Distinct patients one user may access within phi_rate_window before phi_access_rate."),
     int_setting(S::PhiRateWindow, "phi_rate_window", C::Superuser, U::Seconds, 10 * 60, 1, kDay,

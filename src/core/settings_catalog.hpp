@@ -19,6 +19,7 @@ enum class Setting : int {
     CaptchaAfter,
     IpAccountThreshold,
     LockoutBackoff,
+    UnlockMonitorDuration,
     PhiRateThreshold,
     PhiRateWindow,
     PhiCrossPracticeRoles,

@@ -28,6 +28,7 @@ TEST(SettingsCatalog, SpecDefaults) {
     EXPECT_EQ(i(Setting::CaptchaAfter), 3);
     EXPECT_EQ(i(Setting::IpAccountThreshold), 3);
     EXPECT_DOUBLE_EQ(setting_spec(Setting::LockoutBackoff).real_default, 1.0);
+    EXPECT_EQ(i(Setting::UnlockMonitorDuration), 86400);
     EXPECT_EQ(i(Setting::PhiRateThreshold), 50);
     EXPECT_EQ(i(Setting::PhiRateWindow), 10 * 60);
     EXPECT_STREQ(setting_spec(Setting::PhiCrossPracticeRoles).string_default, "admin,pharmacy");

@@ -1,0 +1,138 @@
+#include "core/login/lockout_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vlx::core::login {
+namespace {
+
+constexpr Micros kDay = 86400LL * 1000000LL;
+constexpr Micros kMaxLockout = 365 * kDay;  // backoff never locks for more than a year
+
+template <typename T>
+void drop_before(std::vector<T>& times, Micros cutoff) {
+    times.erase(times.begin(), std::find_if(times.begin(), times.end(), [&](Micros t) { return t > cutoff; }));
+}
+
+Micros backoff_duration(const Policy& policy, std::size_t repeats) {
+    const long double scaled =
+        static_cast<long double>(policy.duration) * std::pow(static_cast<long double>(policy.backoff), repeats);
+    return scaled >= static_cast<long double>(kMaxLockout) ? kMaxLockout : static_cast<Micros>(scaled);
+}
+
+}  // namespace
+
+int counted_in_window(const AccountState& state, Micros now, const Policy& policy) {
+    const Micros cutoff = now - policy.window;
+    return static_cast<int>(std::count_if(state.counted_failures.begin(), state.counted_failures.end(),
+                                          [&](Micros t) { return t > cutoff; }));
+}
+
+FailureOutcome on_failure(const AccountState& state, Micros now, const Policy& policy) {
+    FailureOutcome out;
+    out.next = state;
+    AccountState& next = out.next;
+
+    if (state.locked_at(now)) {
+        out.during_lockout = true;
+        out.failed_attempts = counted_in_window(state, now, policy);
+        out.captcha_required = out.failed_attempts >= policy.captcha_after;
+        return out;
+    }
+    if (next.locked) {
+        // The lockout ran out by itself: it no longer exists, and counting starts fresh.
+        next.locked = false;
+        next.locked_until.reset();
+        next.counted_failures.clear();
+    }
+
+    drop_before(next.counted_failures, now - policy.window);
+    next.counted_failures.push_back(now);
+    // Only the newest `threshold` matter: reaching that many locks the account.
+    if (next.counted_failures.size() > static_cast<std::size_t>(policy.threshold))
+        next.counted_failures.erase(next.counted_failures.begin(),
+                                    next.counted_failures.end() - policy.threshold);
+    out.failed_attempts = static_cast<int>(next.counted_failures.size());
+    out.captcha_required = out.failed_attempts >= policy.captcha_after;
+
+    if (next.monitor_until && *next.monitor_until > now && !next.monitor_alerted) {
+        out.post_unlock_alert = true;
+        next.monitor_alerted = true;
+    }
+
+    if (out.failed_attempts >= policy.threshold) {
+        drop_before(next.recent_lockouts, now - kDay);
+        out.lock_now = true;
+        out.lock_until = now + backoff_duration(policy, next.recent_lockouts.size());
+        out.lock_attempt_count = out.failed_attempts;
+        next.locked = true;
+        next.locked_until = out.lock_until;
+        next.recent_lockouts.push_back(now);
+        next.counted_failures.clear();
+    }
+    return out;
+}
+
+AccountState on_success(const AccountState& state) {
+    AccountState next = state;
+    next.counted_failures.clear();
+    return next;
+}
+
+AccountState on_admin_unlock(const AccountState& state, Micros now, const Policy& policy) {
+    AccountState next = state;
+    next.locked = false;
+    next.locked_until.reset();
+    next.counted_failures.clear();
+    next.monitor_until = now + policy.monitor_after_unlock;
+    next.monitor_alerted = false;
+    return next;
+}
+
+AccountState on_admin_lock(const AccountState& state, std::optional<Micros> until) {
+    AccountState next = state;
+    next.locked = true;
+    next.locked_until = until;
+    next.counted_failures.clear();
+    return next;
+}
+
+IpOutcome on_ip_failure(const IpState& state, const std::string& email, Micros now, const Policy& policy) {
+    IpOutcome out;
+    out.next = state;
+    IpState& next = out.next;
+    const Micros cutoff = now - policy.window;
+
+    // Forget accounts whose last failure left the window; move this one to the end.
+    IpState kept;
+    for (std::size_t i = 0; i < next.accounts.size(); ++i) {
+        if (next.last_failure[i] > cutoff && next.accounts[i] != email) {
+            kept.accounts.push_back(next.accounts[i]);
+            kept.last_failure.push_back(next.last_failure[i]);
+        }
+    }
+    kept.accounts.push_back(email);
+    kept.last_failure.push_back(now);
+    // Enough to decide: the newest ip_account_threshold distinct accounts.
+    const std::size_t cap = static_cast<std::size_t>(policy.ip_account_threshold);
+    if (kept.accounts.size() > cap) {
+        const auto extra = static_cast<std::ptrdiff_t>(kept.accounts.size() - cap);
+        kept.accounts.erase(kept.accounts.begin(), kept.accounts.begin() + extra);
+        kept.last_failure.erase(kept.last_failure.begin(), kept.last_failure.begin() + extra);
+    }
+    kept.alerted_until = next.alerted_until;
+    next = std::move(kept);
+
+    out.accounts_in_window = static_cast<int>(next.accounts.size());
+    // One event per episode: while the spray goes on, each failure extends the episode.
+    const bool alerted = next.alerted_until && *next.alerted_until > now;
+    if (alerted) {
+        next.alerted_until = now + policy.window;
+    } else if (out.accounts_in_window >= policy.ip_account_threshold) {
+        out.alert = true;
+        next.alerted_until = now + policy.window;
+    }
+    return out;
+}
+
+}  // namespace vlx::core::login

@@ -1,0 +1,149 @@
+// The three functions the application calls on every sign-in (SPEC §1):
+// security.check_login, security.record_failed_login, security.record_successful_login.
+#include "pg/boundary.hpp"
+
+#include "core/error.hpp"
+#include "core/login/email.hpp"
+#include "core/login/lockout_policy.hpp"
+#include "pg/datum.hpp"
+#include "pg/events.hpp"
+#include "pg/login/login_store.hpp"
+#include "pg/login/verdict.hpp"
+#include "pg/spi.hpp"
+
+namespace login = vlx::pg::login;
+namespace spi = vlx::pg::spi;
+namespace datum = vlx::pg::datum;
+using vlx::core::Error;
+using vlx::core::ErrorKind;
+
+namespace {
+
+std::string email_arg(FunctionCallInfo fcinfo) {
+    return vlx::core::login::normalize_email(datum::require_text(fcinfo, 0, "email"));
+}
+
+// The verdict for the next attempt, given the account state after this call.
+login::Verdict verdict_for(const login::Context& ctx, const vlx::core::login::AccountState& account,
+                           std::int64_t now, const vlx::core::login::Policy& policy) {
+    login::Verdict v;
+    v.failed_attempts = vlx::core::login::counted_in_window(account, now, policy);
+    v.captcha_required = v.failed_attempts >= policy.captcha_after;
+    if (ctx.app_offline && !ctx.is_admin) {
+        v.reason = "emergency_lockdown";
+    } else if (ctx.ip_blocked) {
+        v.reason = "ip_blocked";
+    } else if (account.locked_at(now)) {
+        v.reason = "account_locked";
+        v.locked_until = account.locked_until;
+    } else {
+        v.allowed = true;
+        v.reason = "ok";
+    }
+    return v;
+}
+
+std::string details_json(std::initializer_list<std::pair<const char*, std::string>> fields) {
+    std::string json = "{";
+    for (const auto& [key, raw_json] : fields) {
+        if (json.size() > 1) json += ",";
+        json += datum::json_quote(key) + ":" + raw_json;
+    }
+    return json + "}";
+}
+
+}  // namespace
+
+// security.check_login(email text, ip inet) -> security.login_verdict
+VLX_FUNCTION(vlx_check_login) {
+    const std::string email = email_arg(fcinfo);
+    const Datum ip = datum::require_arg(fcinfo, 1, "ip");
+    const std::int64_t now = login::clock_now();
+    const auto policy = login::current_policy();
+
+    spi::Connection connection;
+    const login::Snapshot snap = login::read_snapshot(email, ip, now);
+    connection.finish();
+    return login::verdict_datum(fcinfo, verdict_for(snap.context, snap.account, now, policy));
+}
+
+// security.record_failed_login(email text, ip inet, user_agent text) -> security.login_verdict
+VLX_FUNCTION(vlx_record_failed_login) {
+    const std::string email = email_arg(fcinfo);
+    const Datum ip = datum::require_arg(fcinfo, 1, "ip");
+    const std::optional<std::string> user_agent = datum::text_arg(fcinfo, 2);
+    const std::int64_t now = login::clock_now();
+    const auto policy = login::current_policy();
+
+    spi::Connection connection;
+    const login::Context ctx = login::read_context(email, ip, now);
+
+    // The account row lock serialises concurrent failures of one account: exactly one of
+    // them sees the count reach the threshold, so there is one lockout and one event.
+    const auto before = login::lock_account(email);
+    const auto outcome = vlx::core::login::on_failure(before, now, policy);
+
+    std::optional<std::int64_t> lockout_id;
+    if (outcome.lock_now) lockout_id = login::insert_brute_force_lockout(email, ctx, ip, outcome, now);
+    login::save_account(email, outcome.next, lockout_id, now);
+    login::insert_attempt(email, ip, user_agent, now, outcome.during_lockout);
+
+    const auto ip_outcome = vlx::core::login::on_ip_failure(login::lock_ip(ip), email, now, policy);
+    login::save_ip(ip, ip_outcome.next, now);
+
+    if (outcome.lock_now) {
+        vlx::pg::events::Event e{"brute_force", "critical"};
+        e.user_id = ctx.user_id;
+        e.email = email;
+        e.ip_address = ip;
+        e.attempt_count = outcome.lock_attempt_count;
+        e.occurred_at = now;
+        e.details_json = details_json({{"lockout_id", std::to_string(*lockout_id)},
+                                       {"threshold", std::to_string(policy.threshold)},
+                                       {"window_seconds", std::to_string(policy.window / 1000000)},
+                                       {"locked_seconds", std::to_string((outcome.lock_until - now) / 1000000)}});
+        vlx::pg::events::raise(e);
+    }
+    if (outcome.post_unlock_alert) {
+        vlx::pg::events::Event e{"post_unlock_failure", "high"};
+        e.user_id = ctx.user_id;
+        e.email = email;
+        e.ip_address = ip;
+        e.attempt_count = outcome.failed_attempts;
+        e.occurred_at = now;
+        vlx::pg::events::raise(e);
+    }
+    if (ip_outcome.alert) {
+        vlx::pg::events::Event e{"ip_multi_account", "critical"};
+        e.ip_address = ip;
+        e.attempt_count = ip_outcome.accounts_in_window;
+        e.occurred_at = now;
+        e.details_json = details_json({{"accounts_targeted", std::to_string(ip_outcome.accounts_in_window)},
+                                       {"window_seconds", std::to_string(policy.window / 1000000)},
+                                       {"recommended_action", "\"block_ip\""}});
+        vlx::pg::events::raise(e);
+    }
+    connection.finish();
+    return login::verdict_datum(fcinfo, verdict_for(ctx, outcome.next, now, policy));
+}
+
+// security.record_successful_login(email text, ip inet, user_agent text) -> uuid (session id)
+VLX_FUNCTION(vlx_record_successful_login) {
+    const std::string email = email_arg(fcinfo);
+    const Datum ip = datum::require_arg(fcinfo, 1, "ip");
+    const std::optional<std::string> user_agent = datum::text_arg(fcinfo, 2);
+    const std::int64_t now = login::clock_now();
+    const auto policy = login::current_policy();
+
+    spi::Connection connection;
+    const login::Context ctx = login::read_context(email, ip, now);
+    const auto state = login::lock_account(email);
+    const login::Verdict verdict = verdict_for(ctx, state, now, policy);
+    if (!verdict.allowed)
+        throw Error(ErrorKind::LoginRefused, "login refused: " + verdict.reason,
+                    verdict.reason == "account_locked" ? "The account is locked; an admin can unlock it." : "");
+    if (!state.counted_failures.empty()) login::save_account(email, vlx::core::login::on_success(state), {}, now);
+    const Datum session_id = login::start_session(email, ctx, ip, user_agent, now);
+    connection.finish();
+    return session_id;
+}

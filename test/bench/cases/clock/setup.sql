@@ -1,0 +1,2 @@
+-- Nothing to prepare: security.now() needs only the extension.
+SELECT 1;

@@ -1,0 +1,1 @@
+SELECT security.now();
