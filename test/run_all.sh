@@ -105,7 +105,7 @@ sql_pass() {
     vlx_step "pg_regress [preload=$preload]" step_regress
     vlx_step "isolation [preload=$preload]" step_isolation
     vlx_step "pgTAP [preload=$preload]" step_pgtap
-    for script in test/crash/*.sh test/stress/*.sh; do
+    for script in test/integration/*.sh test/crash/*.sh test/stress/*.sh; do
         [[ -f "$script" ]] || continue
         vlx_step "$script [preload=$preload]" step_script "$script"
     done
