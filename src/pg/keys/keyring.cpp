@@ -134,6 +134,8 @@ Oid g_keys_relid = InvalidOid;
 bool g_callbacks_registered = false;
 // A reservation was taken in the current transaction (and is rolled back with it).
 bool g_reserved_in_xact = false;
+// The key_max_encryptions the reservations were taken under: a lower limit drops them.
+std::int64_t g_reservation_limit = 0;
 
 void forget_reservations() {
     for (auto& [purpose, key] : g_active) key.remaining = 0;
@@ -201,6 +203,12 @@ std::vector<std::uint8_t> bytea_bytes(Datum d) {
 std::uint32_t reserve(LazySpi& spi, const std::string& purpose) {
     register_callbacks();
     keys_relid();
+    const std::int64_t limit = settings::key_max_encryptions();
+    const std::int64_t block = core::keys::reservation_block(limit);
+    if (limit != g_reservation_limit) {
+        forget_reservations();
+        g_reservation_limit = limit;
+    }
     auto found = g_active.find(purpose);
     if (found != g_active.end() && found->second.key_id != 0 && found->second.remaining > 0) {
         --found->second.remaining;
@@ -218,8 +226,6 @@ std::uint32_t reserve(LazySpi& spi, const std::string& purpose) {
         " WHERE purpose OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'"
         " RETURNING key_id",
         {TEXTOID, TIMESTAMPTZOID});
-    const std::int64_t limit = settings::key_max_encryptions();
-    const std::int64_t block = core::keys::reservation_block(limit);
     for (int attempt = 0; attempt < 4; ++attempt) {
         spi::Args args(3);
         args.set(0, datum::make_text(purpose)).set(1, Int64GetDatum(block)).set(2, Int64GetDatum(limit));
@@ -268,6 +274,9 @@ const SecretBytes& master_key() {
     g_master.wipe();
     g_master_source.clear();
     SecretBytes key = !file.empty() ? read_key_file(file) : read_key_command(command);
+    // Another master key: the data keys unwrapped under the previous one are dropped, so
+    // every key is checked against the new one (fingerprint) before it is used again.
+    if (g_cache) g_cache->clear();
     g_master = std::move(key);
     g_master_source = source;
     return g_master;
@@ -341,12 +350,14 @@ const SecretBytes& data_key(LazySpi& spi, std::uint32_t key_id) {
 
 std::vector<std::uint8_t> encrypt(LazySpi& spi, const std::string& purpose, std::string_view context,
                                   core::ByteView plaintext) {
+    master_key();  // a changed or broken master key setting is noticed at once
     const std::uint32_t key_id = reserve(spi, purpose);
     const SecretBytes& key = data_key(spi, key_id);
     return core::encrypt_envelope(key, key_id, context, plaintext);
 }
 
 SecretBytes decrypt(LazySpi& spi, core::ByteView envelope, std::string_view context) {
+    master_key();
     const std::uint32_t key_id = core::peek_key_id(envelope);
     const SecretBytes& key = data_key(spi, key_id);
     return core::decrypt_envelope(key, envelope, context);
