@@ -36,6 +36,9 @@ Oid g_trusted_rel = InvalidOid;
 int g_trusted_att = 0;
 }  // namespace
 
+// Values the trigger sealed in Initial mode (protect_column reports them).
+std::uint64_t g_initial_sealed = 0;
+
 TriggerModeScope::TriggerModeScope(TriggerMode mode, Oid rel, int attnum)
     : saved_mode_(g_mode), saved_rel_(g_trusted_rel), saved_att_(g_trusted_att) {
     g_mode = mode;
@@ -189,6 +192,7 @@ VLX_FUNCTION(vlx_protect_trigger) {
             return PointerGetDatum(newtuple);
         }
         sealed = keys::encrypt(spi, "phi", context, stored);
+        if (keys::trigger_mode() == keys::TriggerMode::Initial) ++keys::g_initial_sealed;
     }
     spi.finish();
     Datum replacement = stored_datum(*sealed, is_text);
@@ -298,17 +302,21 @@ VLX_FUNCTION(vlx_protect_column) {
     std::uint64_t encrypted = 0;
     {
         keys::TriggerModeScope mode(keys::TriggerMode::Initial);
+        keys::g_initial_sealed = 0;
         const std::string sql =
             "UPDATE " + qualified + " SET " + t.qcolumn + " = " + t.qcolumn + " WHERE " + t.qcolumn + " IS NOT NULL";
         encrypted = call([&] {
             if (SPI_execute(sql.c_str(), false, 0) != SPI_OK_UPDATE) elog(ERROR, "initial encryption failed");
-            return static_cast<std::uint64_t>(SPI_processed);
+            return keys::g_initial_sealed;
         });
     }
 
     // 4. The decrypting view over every protected column of the table.
     static spi::Statement cols(
-        "SELECT a.attname::text, p.key_column::text, p.id IS NOT NULL"
+        "SELECT a.attname::text, p.key_column::text, p.id IS NOT NULL,"
+        "       (SELECT pg_catalog.format('%I.%I', n.nspname, co.collname) FROM pg_catalog.pg_collation co"
+        "          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) co.collnamespace"
+        "         WHERE co.oid OPERATOR(pg_catalog.=) a.attcollation)"
         "  FROM pg_catalog.pg_attribute a"
         "  LEFT JOIN security.protected_columns p"
         "    ON p.table_schema OPERATOR(pg_catalog.=) $2 AND p.table_name OPERATOR(pg_catalog.=) $3"
@@ -319,23 +327,26 @@ VLX_FUNCTION(vlx_protect_column) {
     spi::Args ca(3);
     ca.set(0, ObjectIdGetDatum(relid)).set(1, name_datum(t.schema)).set(2, name_datum(t.table));
     spi::Rows col_rows = spi::execute(cols, ca, SPI_OK_SELECT);
-    std::vector<std::tuple<std::string, std::string, bool>> columns;
+    std::vector<std::tuple<std::string, std::string, bool, std::string>> columns;
     for (std::uint64_t i = 0; i < col_rows.size(); ++i) {
         const bool prot = DatumGetBool(*col_rows.get(i, 3));
+        auto coll = col_rows.get(i, 4);
         columns.emplace_back(datum::to_string(*col_rows.get(i, 1)),
-                             prot ? datum::to_string(*col_rows.get(i, 2)) : std::string(), prot);
+                             prot ? datum::to_string(*col_rows.get(i, 2)) : std::string(), prot,
+                             coll ? datum::to_string(*coll) : std::string());
     }
     std::string view_name = t.table + "_decrypted";
     const std::string view_sql = call([&] {
         std::string select;
         const std::string regclass_literal = quote_literal_cstr(qualified.c_str());
-        for (const auto& [name, key, prot] : columns) {
+        for (const auto& [name, key, prot, collation] : columns) {
             if (!select.empty()) select += ", ";
             const std::string qn = quote_identifier(name.c_str());
             if (prot)
                 select += "security.decrypt_protected(t." + qn + ", " + regclass_literal + "::pg_catalog.regclass, " +
                           quote_literal_cstr(name.c_str()) + "::pg_catalog.name, (t." + quote_identifier(key.c_str()) +
-                          ")::pg_catalog.text) AS " + qn;
+                          ")::pg_catalog.text)" + (collation.empty() ? std::string() : " COLLATE " + collation) +
+                          " AS " + qn;
             else
                 select += "t." + qn;
         }
@@ -381,7 +392,8 @@ VLX_FUNCTION(vlx_decrypt_protected) {
     keys::LazySpi spi;
     spi.ensure();
     std::optional<std::vector<std::uint8_t>> env = envelope_of(stored, is_text);
-    if (!env) throw Error(ErrorKind::DataCorrupted, "the stored value is not an encrypted value", "table " + prefix);
+    if (!env) throw Error(ErrorKind::DataCorrupted, "the stored value is not an encrypted value",
+                              "column " + prefix.substr(0, prefix.size() - 1));
     vlx::core::SecretBytes plain = keys::decrypt(spi, *env, prefix + row_key);
     static spi::Statement audit(
         "INSERT INTO security.audit_logs (occurred_at, user_email, action, entity_type, entity_id, details)"

@@ -27,6 +27,7 @@ private:
 };
 
 TriggerMode trigger_mode();
+extern std::uint64_t g_initial_sealed;
 bool trusted_write(Oid rel, int attnum);
 
 // "<schema>.<table>.<column>#" with every name quoted as an identifier.
