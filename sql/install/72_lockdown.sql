@@ -26,6 +26,7 @@ AS $fn$
     SELECT 'key_age'::text,
            CASE WHEN count(*) FILTER (WHERE k.status = 'active') = 0 THEN 'ok'
                 WHEN bool_or(k.status = 'active' AND k.created_at < security.now() - max_age.v) THEN 'warn'
+                WHEN bool_or(k.status = 'compromised' AND k.retired_at IS NULL) THEN 'warn'
                 ELSE 'ok' END,
            CASE WHEN count(*) FILTER (WHERE k.status = 'active') = 0 THEN 'no active data key yet'
                 ELSE format('oldest active data key is %s days old (key_max_age %s)',

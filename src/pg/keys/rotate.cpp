@@ -342,7 +342,8 @@ std::int64_t Rotation::remaining(const std::string& purpose, std::uint32_t new_k
         total += call([&] {
             Oid types[1] = {INT4OID};
             Datum vals[1] = {Int32GetDatum(static_cast<std::int32_t>(new_key))};
-            const int rc = SPI_execute_with_args(q.c_str(), 1, types, vals, nullptr, true, 0);
+            // read_only = false: in an atomic CALL this transaction's own updates must count.
+            const int rc = SPI_execute_with_args(q.c_str(), 1, types, vals, nullptr, false, 0);
             if (rc != SPI_OK_SELECT) elog(ERROR, "count failed");
             bool isnull = false;
             return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -378,7 +379,9 @@ std::int64_t Rotation::run(const std::string& purpose) {
         "    AND k.status OPERATOR(pg_catalog.=) ANY ('{retired,compromised}') AND k.retired_at IS NULL",
         {INT8OID, TIMESTAMPTZOID});
     std::int64_t total = 0;
+    std::int64_t previous_left = -1;
     for (int round = 0; round < 5; ++round) {
+        const std::int64_t total_before = total;
         std::vector<Column> cols;
         {
             keys::OwnerScope scope(fcinfo_);
@@ -415,7 +418,11 @@ std::int64_t Rotation::run(const std::string& purpose) {
             commit();
             return total;
         }
-        if (round == 4) {
+        // Stop when a round made no progress (what is left is not authentic for its row, or
+        // stays locked) or after five rounds.
+        const bool stuck = total == total_before && left == previous_left;
+        previous_left = left;
+        if (round == 4 || stuck) {
             scope.end();
             call([&] {
                 ereport(WARNING, (errmsg("%lld protected values of purpose %s are still on old keys",
@@ -432,7 +439,7 @@ std::int64_t Rotation::run(const std::string& purpose) {
         spi::execute(reset, a, SPI_OK_UPDATE);
         scope.end();
         commit();
-        call([] { pg_usleep(100000L); });
+        call([] { pg_usleep(50000L); });
     }
     return total;
 }
@@ -497,7 +504,7 @@ VLX_FUNCTION(vlx_verify_key_rotation) {
     std::int64_t total = 0;
     for (const auto& q : queries) {
         total += call([&] {
-            if (SPI_execute(q.c_str(), true, 0) != SPI_OK_SELECT) elog(ERROR, "count failed");
+            if (SPI_execute(q.c_str(), false, 0) != SPI_OK_SELECT) elog(ERROR, "count failed");
             bool isnull = false;
             return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
         });
