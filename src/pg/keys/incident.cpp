@@ -102,7 +102,18 @@ VLX_FUNCTION(vlx_emergency_lockdown) {
     const std::string reason = datum::require_nonblank(fcinfo, 0, "reason");
     const std::int64_t now = keys::clock_now();
     spi::Connection conn;
-    const std::int64_t incident = open_p0("emergency_lockdown", "Emergency lockdown", reason, "{}", now);
+    // Already locked down: lock what is new (accounts, sessions) under the same incident.
+    static spi::Statement current(
+        "SELECT lockdown_incident_id FROM security.system_state WHERE app_offline FOR UPDATE", {});
+    spi::Args none(0);
+    std::optional<std::int64_t> existing;
+    {
+        spi::Rows cur = spi::execute(current, none, SPI_OK_SELECT);
+        if (!cur.empty())
+            if (auto v = cur.get(0, 1)) existing = DatumGetInt64(*v);
+    }
+    const std::int64_t incident =
+        existing ? *existing : open_p0("emergency_lockdown", "Emergency lockdown", reason, "{}", now);
 
     static spi::Statement state(
         "INSERT INTO security.system_state AS s (singleton, app_offline, lockdown_reason, lockdown_started_at,"
@@ -141,9 +152,11 @@ VLX_FUNCTION(vlx_emergency_lockdown) {
         "   AND NOT EXISTS (SELECT 1 FROM security.accounts a WHERE a.is_admin"
         "                    AND (a.user_id = s.user_id OR pg_catalog.lower(a.email) = pg_catalog.lower(s.email)))",
         {TIMESTAMPTZOID});
-    spi::Args sa(3);
-    sa.set(0, datum::make_text(reason)).set(1, TimestampTzGetDatum(now)).set(2, Int64GetDatum(incident));
-    spi::execute(state, sa, SPI_OK_INSERT);
+    if (!existing) {
+        spi::Args sa(3);
+        sa.set(0, datum::make_text(reason)).set(1, TimestampTzGetDatum(now)).set(2, Int64GetDatum(incident));
+        spi::execute(state, sa, SPI_OK_INSERT);
+    }
     spi::Args la(2);
     la.set(0, TimestampTzGetDatum(now)).set(1, datum::make_text("emergency lockdown: " + reason));
     spi::Rows locked = spi::execute(lock, la, SPI_OK_SELECT);
@@ -153,6 +166,18 @@ VLX_FUNCTION(vlx_emergency_lockdown) {
     spi::execute(end_sessions, ea, SPI_OK_UPDATE);
     const auto sessions = static_cast<std::int64_t>(SPI_processed);
 
+    if (existing) {
+        static spi::Statement more(
+            "UPDATE security.incidents SET response_actions = response_actions || $2 WHERE id = $1", {INT8OID, JSONBOID});
+        spi::Args ma(2);
+        ma.set(0, Int64GetDatum(incident));
+        ma.set(1, datum::jsonb("[" + datum::json_quote("lockdown extended (" + reason + "): " + std::to_string(accounts) +
+                                                      " more accounts locked, " + std::to_string(sessions) +
+                                                      " more sessions ended") + "]"));
+        spi::execute(more, ma, SPI_OK_UPDATE);
+        conn.finish();
+        return Int64GetDatum(incident);
+    }
     events::Event ev;
     ev.event_type = "emergency_lockdown";
     ev.severity = "critical";
