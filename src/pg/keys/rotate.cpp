@@ -74,7 +74,12 @@ SPIPlanPtr prepare(const std::string& sql, std::vector<Oid> types) {
     });
 }
 
-Datum text_array(const std::vector<std::string>& values) { return datum::strings(values); }
+Datum tid_array(const std::vector<Datum>& tids) {
+    return call([&] {
+        return PointerGetDatum(construct_array(const_cast<Datum*>(tids.data()), static_cast<int>(tids.size()), TIDOID,
+                                               sizeof(ItemPointerData), false, TYPALIGN_SHORT));
+    });
+}
 
 Datum value_array(const std::vector<std::vector<std::uint8_t>>& values, bool is_text) {
     std::vector<Datum> elems;
@@ -226,15 +231,17 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
             const std::string key_type = call([&] { return std::string(format_type_be(get_atttype(relid, key_att))); });
             const std::string qk = call([&] { return std::string(quote_identifier(col.key_column.c_str())); });
             const std::string qc = call([&] { return std::string(quote_identifier(col.column.c_str())); });
-            const std::string select = "SELECT (t." + qk + ")::pg_catalog.text, t." + qc + " FROM ONLY " + qualified + " AS t";
+            const std::string select = "SELECT (t." + qk + ")::pg_catalog.text, t." + qc + ", t.ctid FROM ONLY " + qualified + " AS t";
             const std::string tail = " ORDER BY t." + qk + " LIMIT $2 FOR UPDATE OF t SKIP LOCKED";
             plan.first = prepare(select + " WHERE ($1::pg_catalog.text IS NULL OR true)" + tail, {TEXTOID, INT4OID});
             plan.next = prepare(select + " WHERE t." + qk + " OPERATOR(pg_catalog.>) ($1::pg_catalog.text)::" + key_type + tail,
                                 {TEXTOID, INT4OID});
-            plan.update = prepare("UPDATE ONLY " + qualified + " AS t SET " + qc + " = v.val FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::" +
+            // The rows are locked (FOR UPDATE) until the batch commits, so their ctids hold:
+            // the update finds them by TID, no index descent.
+            plan.update = prepare("UPDATE ONLY " + qualified + " AS t SET " + qc + " = v.val FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.tid[]), pg_catalog.unnest($2::" +
                                       std::string(is_text ? "pg_catalog.text" : "pg_catalog.bytea") +
-                                      "[])) AS v(k, val) WHERE t." + qk + " OPERATOR(pg_catalog.=) (v.k)::" + key_type,
-                                  {TEXTARRAYOID, static_cast<Oid>(is_text ? TEXTARRAYOID : BYTEAARRAYOID)});
+                                      "[])) AS v(tid, val) WHERE t.ctid OPERATOR(pg_catalog.=) v.tid",
+                                  {TIDARRAYOID, static_cast<Oid>(is_text ? TEXTARRAYOID : BYTEAARRAYOID)});
             prefix = keys::context_prefix(relid, col.column);
         }
         std::set<std::uint32_t> compromised;
@@ -254,7 +261,7 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
             return static_cast<std::uint64_t>(SPI_processed);
         });
         spi::Rows rows(SPI_tuptable, fetched);
-        std::vector<std::string> row_keys;
+        std::vector<Datum> row_tids;
         std::vector<std::vector<std::uint8_t>> sealed;
         std::int64_t failed = 0;
         std::optional<std::string> last;
@@ -282,7 +289,7 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
                 const std::string context = prefix + row_key;
                 vlx::core::SecretBytes plain = keys::decrypt(lazy, env, context);
                 sealed.push_back(vlx::core::encrypt_envelope(target, new_key, context, plain));
-                row_keys.push_back(row_key);
+                row_tids.push_back(*rows.get(i, 3));
             } catch (const Error& e) {
                 if (e.kind() != ErrorKind::DataCorrupted) throw;
                 ++failed;  // not an authentic value for its row: left as it is, counted
@@ -290,8 +297,13 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
         }
         const auto n = static_cast<std::int64_t>(sealed.size());
         if (n > 0) {
-            Datum up[2] = {text_array(row_keys), value_array(sealed, is_text)};
+            Datum up[2] = {tid_array(row_tids), value_array(sealed, is_text)};
             call([&] {
+                // Re-encryption is not an application write: the table's triggers (the
+                // sealing trigger included, whose work this is) do not fire for it. The
+                // setting lives in the OwnerScope's GUC level and ends with the batch.
+                set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                                  true, 0, false);
                 const int rc = SPI_execute_plan(plan.update, up, nullptr, false, 0);
                 if (rc != SPI_OK_UPDATE) elog(ERROR, "rotation batch update failed: %s", SPI_result_code_string(rc));
             });

@@ -1,0 +1,1 @@
+SELECT security.decrypt(security.encrypt(repeat('PHI-', 256), 'ctx'), 'ctx');
