@@ -34,6 +34,19 @@ CREATE FUNCTION security.decrypt_bytea(ciphertext bytea, context text DEFAULT ''
 COMMENT ON FUNCTION security.decrypt_bytea(bytea, text) IS
     'The bytes sealed in an envelope by security.encrypt for this context; an ERROR (22000) for anything not authentic. security_admin only.';
 
+-- key_usage: encryptions reserved by backends (a block at a time) and not yet added to
+-- encryption_keys.encryptions. Insert-only on the encryption path, so the application
+-- never holds a lock on a key row; rotation and verification fold it into the column.
+CREATE TABLE security.key_usage (
+    key_id       integer     NOT NULL,
+    reserved     bigint      NOT NULL,
+    reserved_at  timestamptz NOT NULL DEFAULT security.now(),
+    CONSTRAINT key_usage_reserved_check CHECK (reserved > 0)
+);
+CREATE INDEX key_usage_key_idx ON security.key_usage (key_id);
+COMMENT ON TABLE security.key_usage IS
+    'Encryptions reserved per data key by backends, one row per reservation (a block of up to 1024), not yet folded into security.encryption_keys.encryptions; the key''s count for the GCM limit is the column plus these rows.';
+
 CREATE FUNCTION security.envelope_key_id(value bytea) RETURNS integer
     AS 'MODULE_PATHNAME', 'vlx_envelope_key_id'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -175,7 +188,8 @@ SELECT k.key_id,
        k.created_at,
        k.rotated_at,
        k.retired_at,
-       k.encryptions,
+       k.encryptions + coalesce((SELECT sum(u.reserved) FROM security.key_usage AS u
+                                  WHERE u.key_id = k.key_id), 0)::bigint AS encryptions,
        security.now() - k.created_at AS age,
        k.status = 'active'
            AND k.created_at < security.now()

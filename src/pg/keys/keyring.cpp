@@ -215,34 +215,52 @@ std::uint32_t reserve(LazySpi& spi, const std::string& purpose) {
         return found->second.key_id;
     }
     spi.ensure();
+    // The count is the folded column plus the reservations not folded yet. A reservation
+    // is an INSERT into key_usage: the application never locks a key row, so rotation and
+    // compromise (which update key rows) never wait for an application transaction, nor
+    // it for them.
+    static spi::Statement current(
+        "SELECT k.key_id, k.encryptions OPERATOR(pg_catalog.+) coalesce((SELECT pg_catalog.sum(u.reserved)"
+        "         FROM security.key_usage u WHERE u.key_id OPERATOR(pg_catalog.=) k.key_id), 0)::bigint"
+        "  FROM security.encryption_keys k"
+        " WHERE k.purpose OPERATOR(pg_catalog.=) $1 AND k.status OPERATOR(pg_catalog.=) 'active'",
+        {TEXTOID});
     static spi::Statement take(
-        "UPDATE security.encryption_keys SET encryptions = encryptions OPERATOR(pg_catalog.+) $2"
-        " WHERE purpose OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'"
-        "   AND encryptions OPERATOR(pg_catalog.<=) ($3 OPERATOR(pg_catalog.-) $2)"
-        " RETURNING key_id",
-        {TEXTOID, INT8OID, INT8OID});
+        "INSERT INTO security.key_usage (key_id, reserved, reserved_at) VALUES ($1, $2, $3)",
+        {INT4OID, INT8OID, TIMESTAMPTZOID});
     static spi::Statement at_limit(
         "UPDATE security.encryption_keys SET status = 'retired', rotated_at = $2"
-        " WHERE purpose OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'"
+        " WHERE key_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'"
         " RETURNING key_id",
-        {TEXTOID, TIMESTAMPTZOID});
+        {INT4OID, TIMESTAMPTZOID});
     for (int attempt = 0; attempt < 4; ++attempt) {
-        spi::Args args(3);
-        args.set(0, datum::make_text(purpose)).set(1, Int64GetDatum(block)).set(2, Int64GetDatum(limit));
-        spi::Rows rows = spi::execute(take, args, SPI_OK_UPDATE_RETURNING);
+        spi::Args args(1);
+        args.set(0, datum::make_text(purpose));
+        spi::Rows rows = spi::execute(current, args, SPI_OK_SELECT);
+        std::optional<std::uint32_t> key_id;
         if (rows.size() == 1) {
-            const auto key_id = static_cast<std::uint32_t>(DatumGetInt32(*rows.get(0, 1)));
-            g_active[purpose] = ActiveKey{key_id, block - 1};
-            g_reserved_in_xact = true;
-            if (g_age_checked.insert(key_id).second) check_key_ages(spi);
-            return key_id;
+            key_id = static_cast<std::uint32_t>(DatumGetInt32(*rows.get(0, 1)));
+            const std::int64_t used = DatumGetInt64(*rows.get(0, 2));
+            if (!core::keys::must_rotate_before(used, block, limit)) {
+                spi::Args t(3);
+                t.set(0, Int32GetDatum(static_cast<std::int32_t>(*key_id))).set(1, Int64GetDatum(block));
+                t.set(2, TimestampTzGetDatum(clock_now()));
+                spi::execute(take, t, SPI_OK_INSERT);
+                g_active[purpose] = ActiveKey{*key_id, block - 1};
+                g_reserved_in_xact = true;
+                if (g_age_checked.insert(*key_id).second) check_key_ages(spi);
+                return *key_id;
+            }
         }
         // No active key, or the active key is at key_max_encryptions (GCM's random-nonce
         // bound): retire it (its values still decrypt; rotate_keys moves them) and make a
         // new one.
-        spi::Args retire(2);
-        retire.set(0, datum::make_text(purpose)).set(1, TimestampTzGetDatum(clock_now()));
-        spi::Rows retired = spi::execute(at_limit, retire, SPI_OK_UPDATE_RETURNING);
+        spi::Rows retired(nullptr, 0);
+        if (key_id) {
+            spi::Args retire(2);
+            retire.set(0, Int32GetDatum(static_cast<std::int32_t>(*key_id))).set(1, TimestampTzGetDatum(clock_now()));
+            retired = spi::execute(at_limit, retire, SPI_OK_UPDATE_RETURNING);
+        }
         if (!retired.empty())
             call([&] {
                 ereport(NOTICE, (errmsg("data key %d reached vitaluxe_security.key_max_encryptions and was retired",
@@ -366,6 +384,18 @@ SecretBytes decrypt(LazySpi& spi, core::ByteView envelope, std::string_view cont
 void keys_changed() {
     const Oid rel = keys_relid();
     call([&] { CacheInvalidateRelcacheByRelid(rel); });
+}
+
+void fold_usage(LazySpi& spi) {
+    spi.ensure();
+    static spi::Statement fold(
+        "WITH used AS (DELETE FROM security.key_usage RETURNING key_id, reserved),"
+        " per_key AS (SELECT key_id, pg_catalog.sum(reserved)::bigint AS n FROM used GROUP BY key_id)"
+        " UPDATE security.encryption_keys k SET encryptions = k.encryptions OPERATOR(pg_catalog.+) p.n"
+        "   FROM per_key p WHERE k.key_id OPERATOR(pg_catalog.=) p.key_id",
+        {});
+    spi::Args none(0);
+    spi::execute(fold, none, SPI_OK_UPDATE);
 }
 
 int check_key_ages(LazySpi& spi) {

@@ -55,6 +55,9 @@ std::uint32_t create_key(LazySpi& spi, const std::string& purpose);
 // Tells every backend (at its next transaction or lock) that key statuses changed.
 void keys_changed();
 
+// Adds the reservations recorded in key_usage into encryption_keys.encryptions.  [SPI]
+void fold_usage(LazySpi& spi);
+
 // Raises key_rotation_due for each active key older than key_max_age that has none yet.
 // Returns how many were raised.  [SPI]
 int check_key_ages(LazySpi& spi);

@@ -422,6 +422,8 @@ std::int64_t Rotation::run(const std::string& purpose) {
         keys::OwnerScope scope(fcinfo_);
         const std::int64_t left = remaining(purpose, new_key);
         if (left == 0) {
+            keys::LazySpi lazy(true);
+            keys::fold_usage(lazy);
             spi::Args f(2);
             f.set(0, Int64GetDatum(rotation_id)).set(1, TimestampTzGetDatum(keys::clock_now()));
             spi::execute(finish, f, SPI_OK_UPDATE);
@@ -499,6 +501,7 @@ VLX_FUNCTION(vlx_rotate_keys) {
 VLX_FUNCTION(vlx_verify_key_rotation) {
     spi::Connection conn;
     keys::LazySpi lazy(true);
+    keys::fold_usage(lazy);
     keys::check_key_ages(lazy);
     static spi::Statement columns(
         "SELECT pg_catalog.format('SELECT pg_catalog.count(*) FROM ONLY %I.%I AS t WHERE t.%I IS NOT NULL"
