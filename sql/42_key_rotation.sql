@@ -106,6 +106,25 @@ SELECT status, retired_at IS NOT NULL AS emptied FROM security.encryption_keys_t
 SELECT check_name, status FROM security.system_health WHERE check_name = 'key_age';
 SELECT pg_temp.all_intact();
 
+-- Compromised first, for real: values on two old keys, one of them compromised. The
+-- GCM limit makes a new key without rotation (key A retired, key B active), rows are
+-- written under B, then A is declared compromised; the rotation moves A's values in its
+-- compromised_keys phase, before B's.
+SELECT key_id AS key_a FROM security.encryption_keys_tab WHERE status = 'active' \gset
+SET vitaluxe_security.key_max_encryptions = 10;
+INSERT INTO vlx_app.order_lines SELECT g, 'rx ' || g, NULL FROM generate_series(20002, 20011) g;
+RESET vitaluxe_security.key_max_encryptions;
+SELECT count(*) FILTER (WHERE security.envelope_key_id(prescription) = :key_a) AS on_key_a,
+       count(*) FILTER (WHERE security.envelope_key_id(prescription) <> :key_a) AS on_later_keys
+  FROM vlx_app.order_lines;
+SELECT security.mark_key_compromised(:key_a, 'second compromise, for the ordering test') IS NOT NULL AS declared;
+CALL security.rotate_keys();
+SELECT security.verify_key_rotation() AS values_on_old_keys;
+SELECT table_name, column_name, values_reencrypted, compromised_reencrypted
+  FROM security.key_rotation_status WHERE rotation_id = (SELECT max(id) FROM security.key_rotations)
+   AND table_name = 'order_lines'
+ ORDER BY column_name;
+
 -- ---- a value that is not authentic for its row is left alone and counted -----------------
 SET session_replication_role = replica;
 UPDATE vlx_app.order_lines SET prescription = (SELECT prescription FROM vlx_app.order_lines WHERE id = 1) WHERE id = 2;

@@ -124,6 +124,7 @@ CREATE TABLE security.key_rotation_progress (
     last_key             text,
     values_reencrypted   bigint      NOT NULL DEFAULT 0,
     values_failed        bigint      NOT NULL DEFAULT 0,
+    compromised_reencrypted bigint   NOT NULL DEFAULT 0,
     updated_at           timestamptz NOT NULL DEFAULT security.now(),
     PRIMARY KEY (rotation_id, protected_column_id),
     CONSTRAINT key_rotation_progress_phase_check CHECK (phase IN (1, 2, 3))
@@ -169,6 +170,7 @@ SELECT r.id                 AS rotation_id,
        CASE p.phase WHEN 1 THEN 'compromised_keys' WHEN 2 THEN 'all_values' ELSE 'done' END AS phase,
        p.last_key,
        p.values_reencrypted,
+       p.compromised_reencrypted,
        p.values_failed,
        p.updated_at
   FROM security.key_rotations AS r
@@ -176,7 +178,7 @@ SELECT r.id                 AS rotation_id,
   LEFT JOIN security.protected_columns AS c ON c.id = p.protected_column_id
  ORDER BY r.id DESC, c.id;
 COMMENT ON VIEW security.key_rotation_status IS
-    'Key rotations, newest first, one row per protected column: status, phase (compromised_keys, all_values, done), the row key the last committed batch reached, values re-encrypted and values left because they are not authentic for their row.';
+    'Key rotations, newest first, one row per protected column: status, phase (compromised_keys, all_values, done), the row key the last committed batch reached, values re-encrypted (of which in the compromised_keys phase) and values left because they are not authentic for their row.';
 
 -- The keys' metadata, never their material: the one way to look at encryption_keys
 -- (a view owned by the extension owner; the table itself is readable by nobody).

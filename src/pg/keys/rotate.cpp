@@ -182,9 +182,10 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
     static spi::Statement save_progress(
         "UPDATE security.key_rotation_progress SET phase = $3, last_key = $4,"
         "       values_reencrypted = values_reencrypted OPERATOR(pg_catalog.+) $5,"
-        "       values_failed = values_failed OPERATOR(pg_catalog.+) $6, updated_at = $7"
+        "       values_failed = values_failed OPERATOR(pg_catalog.+) $6, updated_at = $7,"
+        "       compromised_reencrypted = compromised_reencrypted OPERATOR(pg_catalog.+) $8"
         " WHERE rotation_id OPERATOR(pg_catalog.=) $1 AND protected_column_id OPERATOR(pg_catalog.=) $2",
-        {INT8OID, INT8OID, INT2OID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID});
+        {INT8OID, INT8OID, INT2OID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID});
     static spi::Statement save_rotation(
         "UPDATE security.key_rotations SET batches = batches OPERATOR(pg_catalog.+) 1,"
         "       values_reencrypted = values_reencrypted OPERATOR(pg_catalog.+) $2,"
@@ -220,9 +221,10 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
             const int key_att = relid == InvalidOid ? 0 : call([&] { return static_cast<int>(get_attnum(relid, col.key_column.c_str())); });
             if (relid == InvalidOid || attnum <= 0 || key_att <= 0) {
                 col.phase = 3;
-                spi::Args pa(7);
+                spi::Args pa(8);
                 pa.set(0, Int64GetDatum(rotation_id)).set(1, Int64GetDatum(col.id)).set(2, Int16GetDatum(3));
                 pa.set(4, Int64GetDatum(0)).set(5, Int64GetDatum(0)).set(6, TimestampTzGetDatum(keys::clock_now()));
+                pa.set(7, Int64GetDatum(0));
                 spi::execute(save_progress, pa, SPI_OK_UPDATE);
                 scope.end();
                 commit();
@@ -311,6 +313,7 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
             ck.set(0, Int32GetDatum(static_cast<std::int32_t>(new_key))).set(1, Int64GetDatum(n));
             spi::execute(count_key, ck, SPI_OK_UPDATE);
         }
+        const bool compromised_phase = col.phase == 1;
         if (fetched < static_cast<std::uint64_t>(batch_)) {
             // End of the table for this phase.
             col.phase = col.phase == 1 ? 2 : 3;
@@ -319,10 +322,11 @@ std::int64_t Rotation::rotate_column(Column& col, std::int64_t rotation_id, std:
             col.last_key = last;
         }
         const std::int64_t now = keys::clock_now();
-        spi::Args pa(7);
+        spi::Args pa(8);
         pa.set(0, Int64GetDatum(rotation_id)).set(1, Int64GetDatum(col.id)).set(2, Int16GetDatum(static_cast<std::int16_t>(col.phase)));
         if (col.last_key) pa.set(3, datum::make_text(*col.last_key));
         pa.set(4, Int64GetDatum(n)).set(5, Int64GetDatum(failed)).set(6, TimestampTzGetDatum(now));
+        pa.set(7, Int64GetDatum(compromised_phase ? n : 0));
         spi::execute(save_progress, pa, SPI_OK_UPDATE);
         spi::Args sr(4);
         sr.set(0, Int64GetDatum(rotation_id)).set(1, Int64GetDatum(n)).set(2, Int64GetDatum(failed)).set(3, TimestampTzGetDatum(now));
