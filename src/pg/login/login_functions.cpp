@@ -76,19 +76,17 @@ VLX_FUNCTION(vlx_record_failed_login) {
     const auto policy = login::current_policy();
 
     spi::Connection connection;
-    const login::Context ctx = login::read_context(email, ip, now);
-
     // The account row lock serialises concurrent failures of one account: exactly one of
     // them sees the count reach the threshold, so there is one lockout and one event.
-    const auto before = login::lock_account(email);
-    const auto outcome = vlx::core::login::on_failure(before, now, policy);
+    const login::Locked locked = login::lock_account_with_context(email, ip, now);
+    const login::Context& ctx = locked.context;
+    const auto outcome = vlx::core::login::on_failure(locked.account, now, policy);
 
     std::optional<std::int64_t> lockout_id;
     if (outcome.lock_now) lockout_id = login::insert_brute_force_lockout(email, ctx, ip, outcome, now);
-    login::save_account(email, outcome.next, lockout_id, now);
-    login::insert_attempt(email, ip, user_agent, now, outcome.during_lockout);
-
-    const auto ip_outcome = vlx::core::login::on_ip_failure(login::lock_ip(ip), email, now, policy);
+    const auto ip_before = login::save_failure_and_lock_ip(email, outcome.next, lockout_id, ip, user_agent,
+                                                           outcome.during_lockout, now);
+    const auto ip_outcome = vlx::core::login::on_ip_failure(ip_before, email, now, policy);
     login::save_ip(ip, ip_outcome.next, now);
 
     if (outcome.lock_now) {
@@ -124,7 +122,10 @@ VLX_FUNCTION(vlx_record_failed_login) {
         vlx::pg::events::raise(e);
     }
     connection.finish();
-    return login::verdict_datum(fcinfo, verdict_for(ctx, outcome.next, now, policy));
+    login::Verdict verdict = verdict_for(ctx, outcome.next, now, policy);
+    // Counting restarts with a lockout; the attempt that locked reports the count that did.
+    if (outcome.lock_now) verdict.failed_attempts = outcome.lock_attempt_count;
+    return login::verdict_datum(fcinfo, verdict);
 }
 
 // security.record_successful_login(email text, ip inet, user_agent text) -> uuid (session id)
@@ -136,8 +137,9 @@ VLX_FUNCTION(vlx_record_successful_login) {
     const auto policy = login::current_policy();
 
     spi::Connection connection;
-    const login::Context ctx = login::read_context(email, ip, now);
-    const auto state = login::lock_account(email);
+    const login::Locked locked = login::lock_account_with_context(email, ip, now);
+    const login::Context& ctx = locked.context;
+    const auto& state = locked.account;
     const login::Verdict verdict = verdict_for(ctx, state, now, policy);
     if (!verdict.allowed)
         throw Error(ErrorKind::LoginRefused, "login refused: " + verdict.reason,

@@ -2,6 +2,7 @@
 
 #include "core/settings_catalog.hpp"
 #include "pg/datum.hpp"
+#include "pg/login/protection_cache.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
 
@@ -27,7 +28,7 @@ std::int64_t clock_now() { return GetCurrentTransactionStartTimestamp() + settin
 
 namespace {
 
-// Columns 1..7 of login_state as the core's AccountState.
+// Columns first_col.. of a login_state row as the core's AccountState.
 AccountState account_from(const spi::Rows& rows, int first_col) {
     AccountState s;
     if (auto v = rows.get(0, first_col)) s.counted_failures = datum::to_timestamps(*v);
@@ -41,74 +42,68 @@ AccountState account_from(const spi::Rows& rows, int first_col) {
 
 #define VLX_STATE_COLUMNS "s.counted_failures, s.locked, s.locked_until, s.recent_lockouts, s.monitor_until, s.monitor_alerted"
 
-// The facts around an attempt, as scalar subqueries over indexed lookups. The account
-// lookup goes through the unique index on lower(email).
-#define VLX_CONTEXT_COLUMNS                                                                          \
-    "(SELECT a.user_id FROM security.accounts a WHERE pg_catalog.lower(a.email) = $1),"            \
-    " coalesce((SELECT a.is_admin FROM security.accounts a WHERE pg_catalog.lower(a.email) = $1), false)," \
-    " EXISTS (SELECT 1 FROM security.blocked_ips b WHERE b.network OPERATOR(pg_catalog.>>=) $2"      \
-    "         AND b.unblocked_at IS NULL AND (b.blocked_until IS NULL OR b.blocked_until > $3)),"    \
-    " coalesce((SELECT st.app_offline FROM security.system_state st), false)"
+// The account directory entry, through the unique index on lower(email).
+#define VLX_ACCOUNT_COLUMNS                                                                   \
+    "(SELECT a.user_id FROM security.accounts a WHERE pg_catalog.lower(a.email) = $1),"      \
+    " coalesce((SELECT a.is_admin FROM security.accounts a WHERE pg_catalog.lower(a.email) = $1), false)"
 
-Context context_from(const spi::Rows& rows) {
-    Context c;
-    c.user_id = rows.get(0, 1);
-    c.is_admin = DatumGetBool(*rows.get(0, 2));
-    c.ip_blocked = DatumGetBool(*rows.get(0, 3));
-    c.app_offline = DatumGetBool(*rows.get(0, 4));
-    return c;
-}
+// Locks the account's state row, creating it when missing, in one statement: ON CONFLICT
+// DO UPDATE waits for a concurrent writer and returns the latest committed version, so a
+// concurrent first failure can neither raise a unique violation nor be missed.
+#define VLX_UPSERT_LOCK_ACCOUNT                                                                  \
+    "WITH s AS (INSERT INTO security.login_state AS s (email) VALUES ($1)"                      \
+    "           ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING s.*) "
 
-spi::Args context_args(const std::string& email, Datum ip, std::int64_t now) {
-    spi::Args args(3);
-    args.set(0, datum::make_text(email)).set(1, ip).set(2, TimestampTzGetDatum(now));
-    return args;
+void add_cached_context(Context& c, Datum ip, std::int64_t now) {
+    c.ip_blocked = ip_blocked(ip, now);
+    c.app_offline = app_offline();
 }
 
 }  // namespace
 
 Snapshot read_snapshot(const std::string& email, Datum ip, std::int64_t now) {
-    static spi::Statement statement("SELECT " VLX_CONTEXT_COLUMNS ", " VLX_STATE_COLUMNS
-                                    " FROM (SELECT) AS one LEFT JOIN security.login_state s ON s.email = $1",
-                                    {TEXTOID, INETOID, TIMESTAMPTZOID});
-    spi::Args args = context_args(email, ip, now);
-    spi::Rows rows = spi::execute(statement, args, SPI_OK_SELECT);
-    return Snapshot{context_from(rows), account_from(rows, 5)};
+    // The hot path: one primary-key lookup; blocks and lockdown come from the cache, the
+    // directory only when a lockdown makes the admin flag matter.
+    static spi::Statement state("SELECT " VLX_STATE_COLUMNS " FROM security.login_state s WHERE s.email = $1",
+                                {TEXTOID});
+    static spi::Statement admin(
+        "SELECT coalesce((SELECT a.is_admin FROM security.accounts a WHERE pg_catalog.lower(a.email) = $1), false)",
+        {TEXTOID});
+    Snapshot snap;
+    add_cached_context(snap.context, ip, now);
+    spi::Args args(1);
+    args.set(0, datum::make_text(email));
+    spi::Rows rows = spi::execute(state, args, SPI_OK_SELECT);
+    if (!rows.empty()) snap.account = account_from(rows, 1);
+    if (snap.context.app_offline) snap.context.is_admin = DatumGetBool(*spi::execute(admin, args, SPI_OK_SELECT).get(0, 1));
+    return snap;
 }
 
-Context read_context(const std::string& email, Datum ip, std::int64_t now) {
-    static spi::Statement statement("SELECT " VLX_CONTEXT_COLUMNS, {TEXTOID, INETOID, TIMESTAMPTZOID});
-    spi::Args args = context_args(email, ip, now);
-    return context_from(spi::execute(statement, args, SPI_OK_SELECT));
+Locked lock_account_with_context(const std::string& email, Datum ip, std::int64_t now) {
+    static spi::Statement statement(VLX_UPSERT_LOCK_ACCOUNT "SELECT " VLX_ACCOUNT_COLUMNS ", " VLX_STATE_COLUMNS " FROM s",
+                                    {TEXTOID});
+    Locked locked;
+    spi::Args args(1);
+    args.set(0, datum::make_text(email));
+    spi::Rows rows = spi::execute(statement, args, SPI_OK_SELECT);
+    locked.context.user_id = rows.get(0, 1);
+    locked.context.is_admin = DatumGetBool(*rows.get(0, 2));
+    locked.account = account_from(rows, 3);
+    add_cached_context(locked.context, ip, now);
+    return locked;
 }
 
 AccountState lock_account(const std::string& email) {
-    static spi::Statement select_for_update(
-        "SELECT " VLX_STATE_COLUMNS " FROM security.login_state s WHERE s.email = $1 FOR UPDATE", {TEXTOID});
-    static spi::Statement insert_missing(
-        "INSERT INTO security.login_state (email) VALUES ($1) ON CONFLICT (email) DO NOTHING", {TEXTOID});
+    static spi::Statement statement(VLX_UPSERT_LOCK_ACCOUNT "SELECT " VLX_STATE_COLUMNS " FROM s", {TEXTOID});
     spi::Args args(1);
     args.set(0, datum::make_text(email));
-    spi::Rows rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
-    if (rows.empty()) {
-        // First failure for this address. A concurrent first failure makes ON CONFLICT wait
-        // for it and then do nothing; either way the row exists for the second SELECT.
-        spi::execute(insert_missing, args, SPI_OK_INSERT);
-        rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
-    }
-    return account_from(rows, 1);
+    return account_from(spi::execute(statement, args, SPI_OK_SELECT), 1);
 }
 
-void save_account(const std::string& email, const AccountState& state, std::optional<std::int64_t> lockout_id,
-                  std::int64_t now) {
-    static spi::Statement update(
-        "UPDATE security.login_state SET counted_failures = $2, locked = $3, locked_until = $4,"
-        " recent_lockouts = $5, monitor_until = $6, monitor_alerted = $7,"
-        " lockout_id = CASE WHEN $3 THEN coalesce($8, lockout_id) END, updated_at = $9"
-        " WHERE email = $1",
-        {TEXTOID, TIMESTAMPTZARRAYOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, BOOLOID, INT8OID,
-         TIMESTAMPTZOID});
-    spi::Args args(9);
+namespace {
+
+void set_state_args(spi::Args& args, const std::string& email, const AccountState& state,
+                    std::optional<std::int64_t> lockout_id, std::int64_t now) {
     args.set(0, datum::make_text(email));
     args.set(1, datum::timestamps(state.counted_failures));
     args.set(2, BoolGetDatum(state.locked));
@@ -118,7 +113,59 @@ void save_account(const std::string& email, const AccountState& state, std::opti
     args.set(6, BoolGetDatum(state.monitor_alerted));
     if (lockout_id) args.set(7, Int64GetDatum(*lockout_id));
     args.set(8, TimestampTzGetDatum(now));
+}
+
+#define VLX_UPDATE_STATE                                                                  \
+    "UPDATE security.login_state SET counted_failures = $2, locked = $3, locked_until = $4," \
+    " recent_lockouts = $5, monitor_until = $6, monitor_alerted = $7,"                     \
+    " lockout_id = CASE WHEN $3 THEN coalesce($8, lockout_id) END, updated_at = $9"         \
+    " WHERE email = $1"
+
+#define VLX_STATE_ARG_TYPES \
+    TEXTOID, TIMESTAMPTZARRAYOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, BOOLOID, INT8OID, TIMESTAMPTZOID
+
+IpState ip_from(const spi::Rows& rows, int first_col) {
+    IpState s;
+    if (auto v = rows.get(0, first_col)) s.accounts = datum::to_strings(*v);
+    if (auto v = rows.get(0, first_col + 1)) s.last_failure = datum::to_timestamps(*v);
+    if (auto v = rows.get(0, first_col + 2)) s.alerted_until = DatumGetTimestampTz(*v);
+    return s;
+}
+
+}  // namespace
+
+void save_account(const std::string& email, const AccountState& state, std::optional<std::int64_t> lockout_id,
+                  std::int64_t now) {
+    static spi::Statement update(VLX_UPDATE_STATE, {VLX_STATE_ARG_TYPES});
+    spi::Args args(9);
+    set_state_args(args, email, state, lockout_id, now);
     spi::execute(update, args, SPI_OK_UPDATE);
+}
+
+IpState save_failure_and_lock_ip(const std::string& email, const AccountState& state,
+                                 std::optional<std::int64_t> lockout_id, Datum ip,
+                                 const std::optional<std::string>& user_agent, bool during_lockout,
+                                 std::int64_t now) {
+    // One statement for the three writes of every failure: the account's new state, the
+    // attempt row, and the lock on the source address's state (taken after the account's,
+    // always in that order). User agents are attacker-controlled: at most 512 characters.
+    static spi::Statement statement(
+        "WITH account AS (" VLX_UPDATE_STATE " RETURNING 1),"
+        " attempt AS (INSERT INTO security.failed_login_attempts"
+        "   (email, ip_address, user_agent, attempted_at, source, during_lockout)"
+        "   VALUES ($1, $10, pg_catalog.left($11, 512), $9, 'app', $12) RETURNING 1)"
+        " INSERT INTO security.ip_login_state AS s (ip_address) VALUES ($10)"
+        " ON CONFLICT (ip_address) DO UPDATE SET ip_address = EXCLUDED.ip_address"
+        " RETURNING s.accounts, s.last_failure, s.alerted_until",
+        {VLX_STATE_ARG_TYPES, INETOID, TEXTOID, BOOLOID});
+    spi::Args args(12);
+    set_state_args(args, email, state, lockout_id, now);
+    args.set(9, ip);
+    if (user_agent) args.set(10, datum::make_text(*user_agent));
+    args.set(11, BoolGetDatum(during_lockout));
+    IpState s = ip_from(spi::execute(statement, args, SPI_OK_INSERT_RETURNING), 1);
+    if (s.accounts.size() != s.last_failure.size()) s = IpState{};  // damaged row: judge the IP afresh
+    return s;
 }
 
 std::int64_t insert_brute_force_lockout(const std::string& email, const Context& ctx, Datum ip,
@@ -141,22 +188,6 @@ std::int64_t insert_brute_force_lockout(const std::string& email, const Context&
     return DatumGetInt64(*rows.get(0, 1));
 }
 
-void insert_attempt(const std::string& email, Datum ip, const std::optional<std::string>& user_agent,
-                    std::int64_t now, bool during_lockout) {
-    // User agents are attacker-controlled: kept, but at most 512 characters.
-    static spi::Statement insert(
-        "INSERT INTO security.failed_login_attempts (email, ip_address, user_agent, attempted_at, source, during_lockout)"
-        " VALUES ($1, $2, pg_catalog.left($3, 512), $4, 'app', $5)",
-        {TEXTOID, INETOID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
-    spi::Args args(5);
-    args.set(0, datum::make_text(email));
-    args.set(1, ip);
-    if (user_agent) args.set(2, datum::make_text(*user_agent));
-    args.set(3, TimestampTzGetDatum(now));
-    args.set(4, BoolGetDatum(during_lockout));
-    spi::execute(insert, args, SPI_OK_INSERT);
-}
-
 Datum start_session(const std::string& email, const Context& ctx, Datum ip,
                     const std::optional<std::string>& user_agent, std::int64_t now) {
     static spi::Statement insert(
@@ -175,33 +206,6 @@ Datum start_session(const std::string& email, const Context& ctx, Datum ip,
         Datum value = *rows.get(0, 1);
         return SPI_datumTransfer(value, false, 16);
     });
-}
-
-IpState lock_ip(Datum ip) {
-    static spi::Statement select_for_update(
-        "SELECT s.accounts, s.last_failure, s.alerted_until FROM security.ip_login_state s"
-        " WHERE s.ip_address = $1 FOR UPDATE",
-        {INETOID});
-    static spi::Statement insert_missing(
-        "INSERT INTO security.ip_login_state (ip_address) VALUES ($1) ON CONFLICT (ip_address) DO NOTHING",
-        {INETOID});
-    spi::Args args(1);
-    args.set(0, ip);
-    spi::Rows rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
-    if (rows.empty()) {
-        spi::execute(insert_missing, args, SPI_OK_INSERT);
-        rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
-    }
-    IpState s;
-    if (auto v = rows.get(0, 1)) s.accounts = datum::to_strings(*v);
-    if (auto v = rows.get(0, 2)) s.last_failure = datum::to_timestamps(*v);
-    if (auto v = rows.get(0, 3)) s.alerted_until = DatumGetTimestampTz(*v);
-    if (s.accounts.size() != s.last_failure.size()) {
-        // Hand-edited or damaged row: start the IP afresh rather than misjudge it.
-        s.accounts.clear();
-        s.last_failure.clear();
-    }
-    return s;
 }
 
 void save_ip(Datum ip, const IpState& state, std::int64_t now) {

@@ -22,15 +22,20 @@ struct Context {
     bool app_offline = false;      // emergency lockdown
 };
 
-// Reads context and (without locking) the account state in one statement.
+// check_login's read: the account state (not locked) and the context.
 struct Snapshot {
     Context context;
     core::login::AccountState account;
 };
 Snapshot read_snapshot(const std::string& email, Datum ip, std::int64_t now);
 
-// Context only (for the write paths, which lock the state separately).
-Context read_context(const std::string& email, Datum ip, std::int64_t now);
+// The write paths' first step: the account's state row locked (created when missing) and
+// the context, in one statement.
+struct Locked {
+    Context context;
+    core::login::AccountState account;
+};
+Locked lock_account_with_context(const std::string& email, Datum ip, std::int64_t now);
 
 // Locks the account's state row (creating it when missing) and returns its latest version.
 core::login::AccountState lock_account(const std::string& email);
@@ -40,12 +45,15 @@ void save_account(const std::string& email, const core::login::AccountState& sta
 // Writes of the login path.
 std::int64_t insert_brute_force_lockout(const std::string& email, const Context& ctx, Datum ip,
                                         const core::login::FailureOutcome& outcome, std::int64_t now);
-void insert_attempt(const std::string& email, Datum ip, const std::optional<std::string>& user_agent,
-                    std::int64_t now, bool during_lockout);
+// A failure's writes in one statement: the account's new state, the attempt row, and
+// the source address's state row locked (created when missing); returns that IP state.
+core::login::IpState save_failure_and_lock_ip(const std::string& email, const core::login::AccountState& state,
+                                              std::optional<std::int64_t> lockout_id, Datum ip,
+                                              const std::optional<std::string>& user_agent, bool during_lockout,
+                                              std::int64_t now);
 Datum start_session(const std::string& email, const Context& ctx, Datum ip,
                     const std::optional<std::string>& user_agent, std::int64_t now);
 
-core::login::IpState lock_ip(Datum ip);
 void save_ip(Datum ip, const core::login::IpState& state, std::int64_t now);
 
 }  // namespace vlx::pg::login
