@@ -66,7 +66,8 @@ VLX_FUNCTION(vlx_unlock_account) {
         {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID});
 
     spi::Connection connection;
-    const auto state = login::lock_account(email);
+    login::lock_account_key(email);
+    const auto state = login::observe(email, std::nullopt, now, policy, login::Read::Account).account;
     spi::Args args(3);
     args.set(0, datum::make_text(email)).set(1, TimestampTzGetDatum(now)).set(2, datum::make_text(notes));
     const auto ended = static_cast<int>(spi::execute(end_lockouts, args, SPI_OK_UPDATE_RETURNING).size());
@@ -76,7 +77,7 @@ VLX_FUNCTION(vlx_unlock_account) {
         return Int32GetDatum(0);
     }
     const auto next = vlx::core::login::on_admin_unlock(state, now, policy);
-    login::save_account(email, next, {}, now);
+    login::save_account(email, next, login::last_attempt_id(email), std::nullopt, now);
     spi::Args follow(4);
     follow.set(0, datum::make_text(email)).set(1, TimestampTzGetDatum(*next.monitor_until));
     follow.set(2, TimestampTzGetDatum(now)).set(3, Int32GetDatum(ended));
@@ -115,7 +116,8 @@ VLX_FUNCTION(vlx_lock_account) {
         {TEXTOID, TIMESTAMPTZOID});
 
     spi::Connection connection;
-    const auto state = login::lock_account(email);
+    login::lock_account_key(email);
+    const auto state = login::observe(email, std::nullopt, now, login::current_policy(), login::Read::Account).account;
     spi::Args who(2);
     who.set(0, datum::make_text(email)).set(1, TimestampTzGetDatum(now));
     spi::execute(supersede, who, SPI_OK_UPDATE);
@@ -124,7 +126,7 @@ VLX_FUNCTION(vlx_lock_account) {
     if (until) args.set(3, TimestampTzGetDatum(*until));
     if (notes) args.set(4, datum::make_text(*notes));
     const std::int64_t id = DatumGetInt64(*spi::execute(insert, args, SPI_OK_INSERT_RETURNING).get(0, 1));
-    login::save_account(email, vlx::core::login::on_admin_lock(state, until), id, now);
+    login::save_account(email, vlx::core::login::on_admin_lock(state, until), login::last_attempt_id(email), id, now);
     spi::execute(end_sessions, who, SPI_OK_UPDATE);
     connection.finish();
     return Int64GetDatum(id);
