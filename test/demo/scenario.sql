@@ -8,3 +8,6 @@
 \pset null '-'
 \set QUIET off
 \ir steps/00_tabs.sql
+\ir steps/10_brute_force.sql
+\ir steps/20_spray.sql
+\ir steps/30_unlock.sql

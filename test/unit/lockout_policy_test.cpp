@@ -103,6 +103,19 @@ TEST(Lockout, FailuresDuringALockoutAreNeitherCountedNorExtending) {
     EXPECT_FALSE(after.next.locked);
 }
 
+TEST(Lockout, AfterExpiryFailuresSinceTheEndCount) {
+    // The state row may still say "locked" after the end (nothing is written at expiry);
+    // failures made after the end are counted, the older ones are not.
+    const Policy p = spec_policy();
+    AccountState s;
+    auto lock = fail_n(s, 5, kT0, p);
+    AccountState after = s;
+    after.counted_failures = {kT0 + kSec, lock.lock_until + kSec, lock.lock_until + 2 * kSec};
+    auto out = on_failure(after, lock.lock_until + 3 * kSec, p);
+    EXPECT_EQ(out.failed_attempts, 3) << "two since the end, plus this one";
+    EXPECT_FALSE(out.next.locked);
+}
+
 TEST(Lockout, ExpiredLockoutStopsDenyingByItself) {
     const Policy p = spec_policy();
     AccountState s;

@@ -40,10 +40,11 @@ FailureOutcome on_failure(const AccountState& state, Micros now, const Policy& p
         return out;
     }
     if (next.locked) {
-        // The lockout ran out by itself: it no longer exists, and counting starts fresh.
+        // The lockout ran out by itself: it no longer exists, and counting starts fresh at
+        // its end (nothing before it counts; failures since then do).
+        drop_before(next.counted_failures, *next.locked_until);
         next.locked = false;
         next.locked_until.reset();
-        next.counted_failures.clear();
     }
 
     drop_before(next.counted_failures, now - policy.window);

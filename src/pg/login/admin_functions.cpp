@@ -40,7 +40,7 @@ bool is_lockout_reason(const std::string& reason) {
 
 // security.unlock_account(email text, notes text) -> integer (lockouts ended)
 VLX_FUNCTION(vlx_unlock_account) {
-    const std::string email = vlx::core::login::normalize_email(datum::require_text(fcinfo, 0, "email"));
+    const std::string email = login::email_argument(fcinfo, 0);
     const std::string notes = datum::require_nonblank(fcinfo, 1, "notes");
     const std::int64_t now = login::clock_now();
     const auto policy = login::current_policy();
@@ -73,7 +73,7 @@ VLX_FUNCTION(vlx_unlock_account) {
     const auto ended = static_cast<int>(spi::execute(end_lockouts, args, SPI_OK_UPDATE_RETURNING).size());
     if (ended == 0) {
         connection.finish();
-        notice("account " + email + " is not locked; nothing was changed");
+        notice("the account is not locked; nothing was changed");
         return Int32GetDatum(0);
     }
     const auto next = vlx::core::login::on_admin_unlock(state, now, policy);
@@ -88,7 +88,7 @@ VLX_FUNCTION(vlx_unlock_account) {
 
 // security.lock_account(email text, reason text, notes text, until timestamptz) -> bigint
 VLX_FUNCTION(vlx_lock_account) {
-    const std::string email = vlx::core::login::normalize_email(datum::require_text(fcinfo, 0, "email"));
+    const std::string email = login::email_argument(fcinfo, 0);
     const std::string reason = datum::require_text(fcinfo, 1, "reason");
     if (!is_lockout_reason(reason))
         throw Error(ErrorKind::InvalidParameter, "unknown lockout reason \"" + reason + "\"", {},

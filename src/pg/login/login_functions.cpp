@@ -20,7 +20,7 @@ using vlx::core::ErrorKind;
 namespace {
 
 std::string email_arg(FunctionCallInfo fcinfo) {
-    return vlx::core::login::normalize_email(datum::require_text(fcinfo, 0, "email"));
+    return login::email_argument(fcinfo, 0);
 }
 
 // The verdict for the next attempt, given the account state after this call.
@@ -135,7 +135,10 @@ VLX_FUNCTION(vlx_record_failed_login) {
     connection.finish();
     login::Verdict verdict = verdict_for(ctx, outcome.next, now, policy);
     // Counting restarts with a lockout; the attempt that locked reports the count that did.
-    if (outcome.lock_now) verdict.failed_attempts = outcome.lock_attempt_count;
+    if (outcome.lock_now) {
+        verdict.failed_attempts = outcome.lock_attempt_count;
+        verdict.captcha_required = outcome.lock_attempt_count >= policy.captcha_after;
+    }
     return login::verdict_datum(fcinfo, verdict);
 }
 

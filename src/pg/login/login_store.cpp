@@ -1,5 +1,6 @@
 #include "pg/login/login_store.hpp"
 
+#include "core/login/email.hpp"
 #include "core/settings_catalog.hpp"
 #include "pg/datum.hpp"
 #include "pg/login/protection_cache.hpp"
@@ -10,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 extern "C" {
 #include "common/hashfn.h"
+#include "catalog/pg_collation.h"
 #include "storage/lock.h"
 }
 #pragma GCC diagnostic pop
@@ -18,6 +20,18 @@ namespace vlx::pg::login {
 
 using core::Setting;
 using core::login::AccountState;
+
+std::string email_argument(FunctionCallInfo fcinfo, int n) {
+    std::string email = core::login::normalize_email(datum::require_text(fcinfo, n, "email"));
+    if (!core::login::has_non_ascii(email)) return email;
+    return call([&] {
+        Datum folded = DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID,
+                                               PointerGetDatum(cstring_to_text_with_len(email.data(),
+                                                                                        static_cast<int>(email.size()))));
+        text* t = DatumGetTextPP(folded);
+        return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+    });
+}
 
 core::login::Policy current_policy() {
     core::login::Policy p;

@@ -11,6 +11,10 @@
 
 namespace vlx::pg::login {
 
+// Argument n as the one spelling the rules compare: trimmed, lower-cased (ASCII by the
+// core, any other letter by the database's lower(), as the CHECK constraints do).
+std::string email_argument(FunctionCallInfo fcinfo, int n);
+
 // The login policy from the current settings.
 core::login::Policy current_policy();
 

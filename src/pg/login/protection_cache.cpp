@@ -60,11 +60,12 @@ void on_relcache_invalidation(Datum, Oid relid) {
     }
 }
 
-void load(std::int64_t now) {
+void load() {
     static spi::Statement blocks(
-        "SELECT b.network, b.blocked_until FROM security.blocked_ips b"
-        " WHERE b.unblocked_at IS NULL AND (b.blocked_until IS NULL OR b.blocked_until > $1)",
-        {TIMESTAMPTZOID});
+        // Every block not lifted, whatever its end: ip_blocked() judges the end at each call,
+        // so a clock that moves (or a test's clock_offset) never drops a live block.
+        "SELECT b.network, b.blocked_until FROM security.blocked_ips b WHERE b.unblocked_at IS NULL",
+        {});
     static spi::Statement state("SELECT coalesce(bool_or(s.app_offline), false) FROM security.system_state s", {});
 
     // Invalid until fully loaded: an error half-way leaves it invalid, and an invalidation
@@ -78,8 +79,7 @@ void load(std::int64_t now) {
     const std::uint64_t seen = g_cache.invalidations;
 
     std::vector<Block> fresh;
-    spi::Args args(1);
-    args.set(0, TimestampTzGetDatum(now));
+    spi::Args args(0);
     spi::Rows rows = spi::execute(blocks, args, SPI_OK_SELECT);
     for (std::uint64_t i = 0; i < rows.size(); ++i) {
         const Datum network = *rows.get(i, 1);
@@ -95,8 +95,8 @@ void load(std::int64_t now) {
     g_cache.valid = g_cache.invalidations == seen;
 }
 
-void ensure_loaded(std::int64_t now) {
-    if (!g_cache.valid) load(now);
+void ensure_loaded() {
+    if (!g_cache.valid) load();
 }
 
 }  // namespace
@@ -104,7 +104,7 @@ void ensure_loaded(std::int64_t now) {
 void register_protection_cache() { CacheRegisterRelcacheCallback(on_relcache_invalidation, Datum(0)); }
 
 bool ip_blocked(Datum ip, std::int64_t now) {
-    ensure_loaded(now);
+    ensure_loaded();
     const net::Address address = address_of(ip);
     for (const Block& b : g_cache.blocks)
         if ((!b.until || *b.until > now) && b.network.contains(address)) return true;
@@ -112,7 +112,7 @@ bool ip_blocked(Datum ip, std::int64_t now) {
 }
 
 bool app_offline() {
-    ensure_loaded(GetCurrentTransactionStartTimestamp());
+    ensure_loaded();
     return g_cache.app_offline;
 }
 
