@@ -19,8 +19,21 @@ using vlx::core::ErrorKind;
 
 namespace {
 
-std::string email_arg(FunctionCallInfo fcinfo) {
-    return login::email_argument(fcinfo, 0);
+// The arguments every login function takes (email, ip[, user_agent]) and the moment and
+// policy it judges them by.
+struct Attempt {
+    std::string email;
+    Datum ip;
+    std::optional<std::string> user_agent;
+    std::int64_t now;
+    vlx::core::login::Policy policy;
+};
+
+Attempt attempt_args(FunctionCallInfo fcinfo, bool with_user_agent) {
+    Attempt a{login::email_argument(fcinfo, 0), datum::require_arg(fcinfo, 1, "ip"), std::nullopt,
+              login::clock_now(), login::current_policy()};
+    if (with_user_agent) a.user_agent = datum::text_arg(fcinfo, 2);
+    return a;
 }
 
 // The verdict for the next attempt, given the account state after this call.
@@ -56,10 +69,7 @@ std::string details_json(std::initializer_list<std::pair<const char*, std::strin
 
 // security.check_login(email text, ip inet) -> security.login_verdict
 VLX_FUNCTION(vlx_check_login) {
-    const std::string email = email_arg(fcinfo);
-    const Datum ip = datum::require_arg(fcinfo, 1, "ip");
-    const std::int64_t now = login::clock_now();
-    const auto policy = login::current_policy();
+    const auto [email, ip, user_agent, now, policy] = attempt_args(fcinfo, false);
 
     // A read: no lock, one statement (blocks and lockdown come from the backend's cache).
     spi::Connection connection;
@@ -70,11 +80,7 @@ VLX_FUNCTION(vlx_check_login) {
 
 // security.record_failed_login(email text, ip inet, user_agent text) -> security.login_verdict
 VLX_FUNCTION(vlx_record_failed_login) {
-    const std::string email = email_arg(fcinfo);
-    const Datum ip = datum::require_arg(fcinfo, 1, "ip");
-    const std::optional<std::string> user_agent = datum::text_arg(fcinfo, 2);
-    const std::int64_t now = login::clock_now();
-    const auto policy = login::current_policy();
+    const auto [email, ip, user_agent, now, policy] = attempt_args(fcinfo, true);
 
     spi::Connection connection;
     // Serialises the attempts on this account: each sees those committed before it, so
@@ -144,11 +150,7 @@ VLX_FUNCTION(vlx_record_failed_login) {
 
 // security.record_successful_login(email text, ip inet, user_agent text) -> uuid (session id)
 VLX_FUNCTION(vlx_record_successful_login) {
-    const std::string email = email_arg(fcinfo);
-    const Datum ip = datum::require_arg(fcinfo, 1, "ip");
-    const std::optional<std::string> user_agent = datum::text_arg(fcinfo, 2);
-    const std::int64_t now = login::clock_now();
-    const auto policy = login::current_policy();
+    const auto [email, ip, user_agent, now, policy] = attempt_args(fcinfo, true);
 
     spi::Connection connection;
     login::lock_account_key(email);
