@@ -4,6 +4,17 @@
 SET client_min_messages = notice;
 SET vitaluxe_security.actor = 'regress_dba';
 
+-- A world of its own: the earlier tests left accounts, lockouts and sessions behind; this
+-- test clears them inside one transaction that is rolled back at the end (each failing
+-- statement rolls back alone: ON_ERROR_ROLLBACK).
+\set ON_ERROR_ROLLBACK on
+BEGIN;
+DELETE FROM security.login_state;
+DELETE FROM security.account_lockouts;
+DELETE FROM security.active_sessions;
+DELETE FROM security.accounts;
+DELETE FROM security.system_state;
+
 INSERT INTO security.accounts (user_id, email, role, is_admin) VALUES
     ('00000000-0000-0000-0000-0000000000a1', 'Admin@VitaLuxe.example', 'admin', true),
     ('00000000-0000-0000-0000-0000000000b1', 'Doctor@Clinic.example', 'prescriber', false),
@@ -41,6 +52,9 @@ SELECT n.recipient_role, n.recipient FROM security.notifications n
   JOIN security.security_events e ON e.id = n.event_id
  WHERE e.event_type = 'emergency_lockdown' ORDER BY n.recipient_role;
 SELECT check_name, status FROM security.system_health WHERE check_name = 'lockdown';
+-- the login path honours it: non-admins are refused, admins are not
+SELECT email, (security.check_login(email, '10.1.1.1')).allowed, (security.check_login(email, '10.1.1.1')).reason
+  FROM (VALUES ('admin@vitaluxe.example'), ('doctor@clinic.example'), ('stranger@else.example')) AS e(email);
 -- a second call while locked down locks only what is new, under the same incident
 INSERT INTO security.accounts (user_id, email, role) VALUES
     ('00000000-0000-0000-0000-0000000000b4', 'late@clinic.example', 'staff');
@@ -60,6 +74,8 @@ SELECT email, locked, locked_until, lockout_id = (SELECT id FROM security.accoun
   FROM security.login_state ORDER BY email;
 SELECT jsonb_array_length(response_actions) AS actions FROM security.incidents WHERE id = :incident;
 SELECT check_name, status FROM security.system_health WHERE check_name = 'lockdown';
+SELECT email, (security.check_login(email, '10.1.1.1')).allowed, (security.check_login(email, '10.1.1.1')).reason
+  FROM (VALUES ('doctor@clinic.example'), ('nurse@clinic.example')) AS e(email);
 SELECT security.lift_lockdown('again');
 
 -- Only security_admin may do any of this.
@@ -69,3 +85,4 @@ SELECT security.lift_lockdown('app tries');
 SELECT security.mark_key_compromised(1, 'app tries');
 CALL security.rotate_keys();
 RESET ROLE;
+ROLLBACK;

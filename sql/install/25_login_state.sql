@@ -6,15 +6,19 @@
 -- extension's functions.
 
 -- ---------------------------------------------------------------------------------
--- login_state: per account (normalised email, known or not), the failures that still
--- count, the current lockout and the post-unlock watch. Its row lock serialises
--- concurrent attempts on one account: exactly one of them crosses the threshold.
+-- login_state: per account (normalised email, known or not), the current lockout, the
+-- point from which failures count (set by a lockout, a successful login and an admin
+-- unlock), recent brute-force lockouts for progressive backoff, and the post-unlock watch.
+-- The failures themselves are read from failed_login_attempts (index on email,
+-- attempted_at), bounded by that point and the window, so this row is written only when
+-- one of those facts changes, never for an ordinary failure.
 CREATE TABLE security.login_state (
     email             text          PRIMARY KEY,
-    counted_failures  timestamptz[] NOT NULL DEFAULT '{}',
     locked            boolean       NOT NULL DEFAULT false,
     locked_until      timestamptz,
     lockout_id        bigint        REFERENCES security.account_lockouts (id),
+    counting_since    timestamptz,
+    reset_after_id    bigint        NOT NULL DEFAULT 0,
     recent_lockouts   timestamptz[] NOT NULL DEFAULT '{}',
     monitor_until     timestamptz,
     monitor_alerted   boolean       NOT NULL DEFAULT false,
@@ -25,23 +29,7 @@ CREATE TABLE security.login_state (
         CHECK (locked OR locked_until IS NULL)
 );
 COMMENT ON TABLE security.login_state IS
-    'Working state of the login rules per account (trimmed, lower-cased email): failures that still count toward a lockout (at most lockout_threshold, newest last), the current lockout (locked, locked_until NULL = until an admin unlocks), recent brute-force lockouts for progressive backoff, and the post-unlock watch. Written only by the extension''s login functions.';
-
--- ---------------------------------------------------------------------------------
--- ip_login_state: per source address, the distinct accounts it failed against within
--- the window (at most ip_account_threshold, newest last) and the current ip_multi_account
--- episode, so one spray raises one event.
-CREATE TABLE security.ip_login_state (
-    ip_address     inet          PRIMARY KEY,
-    accounts       text[]        NOT NULL DEFAULT '{}',
-    last_failure   timestamptz[] NOT NULL DEFAULT '{}',
-    alerted_until  timestamptz,
-    updated_at     timestamptz   NOT NULL DEFAULT security.now(),
-    CONSTRAINT ip_login_state_parallel_arrays
-        CHECK (cardinality(accounts) = cardinality(last_failure))
-);
-COMMENT ON TABLE security.ip_login_state IS
-    'Working state of the one-IP-many-accounts rule per source address: distinct accounts failed within the window and the end of the current ip_multi_account episode.';
+    'Working state of the login rules per account (trimmed, lower-cased email): the current lockout (locked, locked_until NULL = until an admin unlocks), the point from which failures count (counting_since, and reset_after_id for attempts stamped in the same instant), recent brute-force lockouts for progressive backoff, and the post-unlock watch. Written only by the extension''s login functions.';
 
 -- ---------------------------------------------------------------------------------
 -- system_state: at most one row; no row means normal operation. Emergency lockdown

@@ -93,6 +93,9 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA security FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA security FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA security FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION security.now(), security.actor() TO security_admin, security_app;
+-- security_app needs the clock only because the tables it writes (accounts, audit_logs)
+-- stamp their rows with it by default.
+GRANT EXECUTE ON FUNCTION security.now() TO security_admin, security_app;
+GRANT EXECUTE ON FUNCTION security.actor() TO security_admin;
 GRANT EXECUTE ON FUNCTION security.preload_active(), security.contact_email(text)
     TO security_admin;

@@ -53,6 +53,14 @@ Datum make_text(const std::string& value) {
     return call([&] { return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size()))); });
 }
 
+Datum interval(std::int64_t micros) {
+    return call([&] {
+        Interval* span = static_cast<Interval*>(palloc0(sizeof(Interval)));
+        span->time = micros;
+        return IntervalPGetDatum(span);
+    });
+}
+
 std::vector<std::int64_t> to_timestamps(Datum array) {
     std::vector<std::int64_t> out;
     call([&] {
@@ -103,6 +111,23 @@ Datum strings(const std::vector<std::string>& values) {
         for (std::size_t i = 0; i < values.size(); ++i)
             elems[i] = PointerGetDatum(cstring_to_text_with_len(values[i].data(), static_cast<int>(values[i].size())));
         return PointerGetDatum(construct_array(elems, static_cast<int>(values.size()), TEXTOID, -1, false, TYPALIGN_INT));
+    });
+}
+
+Datum composite(FunctionCallInfo fcinfo, const std::vector<std::optional<Datum>>& columns) {
+    std::vector<Datum> values(columns.size(), Datum(0));
+    std::unique_ptr<bool[]> nulls(new bool[columns.size() + 1]);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        nulls[i] = !columns[i].has_value();
+        if (columns[i]) values[i] = *columns[i];
+    }
+    return call([&] {
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "function returning a composite called in a context that cannot accept one");
+        if (desc->natts != static_cast<int>(columns.size())) elog(ERROR, "composite result has the wrong arity");
+        desc = BlessTupleDesc(desc);
+        return HeapTupleGetDatum(heap_form_tuple(desc, values.data(), nulls.get()));
     });
 }
 

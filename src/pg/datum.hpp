@@ -18,6 +18,9 @@ std::string require_nonblank(FunctionCallInfo fcinfo, int n, const char* name);
 std::string to_string(Datum text_datum);
 Datum make_text(const std::string& value);
 
+// An interval of `micros` microseconds (no days or months: a fixed span).
+Datum interval(std::int64_t micros);
+
 // timestamptz[] <-> microseconds
 std::vector<std::int64_t> to_timestamps(Datum array);
 Datum timestamps(const std::vector<std::int64_t>& values);
@@ -25,6 +28,9 @@ Datum timestamps(const std::vector<std::int64_t>& values);
 // text[]
 std::vector<std::string> to_strings(Datum array);
 Datum strings(const std::vector<std::string>& values);
+
+// The function's composite result from its column values in order (nullopt = NULL).
+Datum composite(FunctionCallInfo fcinfo, const std::vector<std::optional<Datum>>& columns);
 
 // jsonb from JSON text built by the caller.
 Datum jsonb(const std::string& json);

@@ -1,6 +1,7 @@
 // Library entry: the module magic block and _PG_init.
 #include "pg/postgres.hpp"
 
+#include "pg/login/protection_cache.hpp"
 #include "pg/module.hpp"
 #include "pg/settings.hpp"
 
@@ -19,5 +20,6 @@ void _PG_init(void);
 void _PG_init(void) {
     g_loaded_by_preload = process_shared_preload_libraries_in_progress;
     vlx::pg::settings::define_all();
+    vlx::pg::login::register_protection_cache();
 }
 }

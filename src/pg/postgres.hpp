@@ -3,6 +3,7 @@
 // extern "C", and the warnings they raise in C++ mode are silenced here and only here.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>

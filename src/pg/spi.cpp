@@ -22,7 +22,10 @@ Statement::Statement(const char* sql, std::initializer_list<Oid> arg_types) : sq
 SPIPlanPtr Statement::plan() {
     if (plan_) return plan_;
     plan_ = call([&] {
-        SPIPlanPtr prepared = SPI_prepare(sql_, static_cast<int>(arg_types_.size()), arg_types_.data());
+        // Generic plans: our statements are written for their indexes, and a custom plan per
+        // call would re-plan on every login.
+        SPIPlanPtr prepared = SPI_prepare_cursor(sql_, static_cast<int>(arg_types_.size()), arg_types_.data(),
+                                                 CURSOR_OPT_GENERIC_PLAN);
         if (!prepared) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
         if (SPI_keepplan(prepared) != 0) elog(ERROR, "SPI_keepplan failed");
         return prepared;

@@ -22,7 +22,7 @@ private:
 };
 
 // A statement prepared on first use in this backend and kept for its lifetime (the plan
-// cache revalidates it after DDL). Declare one per statement as a function-local static.
+// cache revalidates it after DDL), always with a generic plan. Declare one per statement as a function-local static.
 class Statement {
 public:
     Statement(const char* sql, std::initializer_list<Oid> arg_types);

@@ -8,4 +8,7 @@
 \pset null '-'
 \set QUIET off
 \ir steps/00_tabs.sql
+\ir steps/10_brute_force.sql
+\ir steps/20_spray.sql
+\ir steps/30_unlock.sql
 \ir steps/50_key_compromise.sql

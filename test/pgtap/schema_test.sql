@@ -27,8 +27,9 @@ SELECT tables_are('security', ARRAY[
         'failed_login_attempts', 'account_lockouts', 'accounts', 'blocked_ips',
         'severity_levels', 'incidents', 'security_events', 'contacts', 'notifications',
         'audit_logs', 'encryption_keys', 'protected_columns', 'active_sessions', 'ip_geo',
-        'impersonation_logs', 'flagged_orders', 'flagged_practices']::name[],
-    'schema security has exactly the tables of the spec');
+        'impersonation_logs', 'flagged_orders', 'flagged_practices',
+        'login_state', 'system_state']::name[],
+    'schema security has exactly the tables of the spec and the login path''s working state');
 
 -- Views
 SELECT has_view('security', v, format('view security.%s exists', v))

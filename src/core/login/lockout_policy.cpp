@@ -40,10 +40,11 @@ FailureOutcome on_failure(const AccountState& state, Micros now, const Policy& p
         return out;
     }
     if (next.locked) {
-        // The lockout ran out by itself: it no longer exists, and counting starts fresh.
+        // The lockout ran out by itself: it no longer exists, and counting starts fresh at
+        // its end (nothing before it counts; failures since then do).
+        drop_before(next.counted_failures, *next.locked_until);
         next.locked = false;
         next.locked_until.reset();
-        next.counted_failures.clear();
     }
 
     drop_before(next.counted_failures, now - policy.window);
@@ -97,42 +98,10 @@ AccountState on_admin_lock(const AccountState& state, std::optional<Micros> unti
     return next;
 }
 
-IpOutcome on_ip_failure(const IpState& state, const std::string& email, Micros now, const Policy& policy) {
-    IpOutcome out;
-    out.next = state;
-    IpState& next = out.next;
-    const Micros cutoff = now - policy.window;
-
-    // Forget accounts whose last failure left the window; move this one to the end.
-    IpState kept;
-    for (std::size_t i = 0; i < next.accounts.size(); ++i) {
-        if (next.last_failure[i] > cutoff && next.accounts[i] != email) {
-            kept.accounts.push_back(next.accounts[i]);
-            kept.last_failure.push_back(next.last_failure[i]);
-        }
-    }
-    kept.accounts.push_back(email);
-    kept.last_failure.push_back(now);
-    // Enough to decide: the newest ip_account_threshold distinct accounts.
-    const std::size_t cap = static_cast<std::size_t>(policy.ip_account_threshold);
-    if (kept.accounts.size() > cap) {
-        const auto extra = static_cast<std::ptrdiff_t>(kept.accounts.size() - cap);
-        kept.accounts.erase(kept.accounts.begin(), kept.accounts.begin() + extra);
-        kept.last_failure.erase(kept.last_failure.begin(), kept.last_failure.begin() + extra);
-    }
-    kept.alerted_until = next.alerted_until;
-    next = std::move(kept);
-
-    out.accounts_in_window = static_cast<int>(next.accounts.size());
-    // One event per episode: while the spray goes on, each failure extends the episode.
-    const bool alerted = next.alerted_until && *next.alerted_until > now;
-    if (alerted) {
-        next.alerted_until = now + policy.window;
-    } else if (out.accounts_in_window >= policy.ip_account_threshold) {
-        out.alert = true;
-        next.alerted_until = now + policy.window;
-    }
-    return out;
+int distinct_accounts(std::vector<std::string> recent, const std::string& email) {
+    recent.push_back(email);
+    std::sort(recent.begin(), recent.end());
+    return static_cast<int>(std::unique(recent.begin(), recent.end()) - recent.begin());
 }
 
 }  // namespace vlx::core::login

@@ -63,19 +63,8 @@ AccountState on_admin_unlock(const AccountState& state, Micros now, const Policy
 // An admin lock (reason other than brute_force); nullopt = until unlocked.
 AccountState on_admin_lock(const AccountState& state, std::optional<Micros> until);
 
-struct IpState {
-    std::vector<std::string> accounts;  // distinct accounts failed from this IP, oldest first
-    std::vector<Micros> last_failure;   // parallel to accounts
-    std::optional<Micros> alerted_until;  // episode end: one ip_multi_account event per episode
-};
-
-struct IpOutcome {
-    IpState next;
-    bool alert = false;  // raise ip_multi_account now
-    int accounts_in_window = 0;
-};
-
-// What one more failure from this IP against `email` does.
-IpOutcome on_ip_failure(const IpState& state, const std::string& email, Micros now, const Policy& policy);
+// The ip_multi_account rule: distinct accounts among an address's latest failures in the
+// window (`recent`, as read) plus this one. The rule fires at ip_account_threshold.
+int distinct_accounts(std::vector<std::string> recent, const std::string& email);
 
 }  // namespace vlx::core::login

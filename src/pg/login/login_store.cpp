@@ -1,15 +1,37 @@
 #include "pg/login/login_store.hpp"
 
+#include "core/login/email.hpp"
 #include "core/settings_catalog.hpp"
 #include "pg/datum.hpp"
+#include "pg/login/protection_cache.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+extern "C" {
+#include "common/hashfn.h"
+#include "catalog/pg_collation.h"
+#include "storage/lock.h"
+}
+#pragma GCC diagnostic pop
 
 namespace vlx::pg::login {
 
 using core::Setting;
 using core::login::AccountState;
-using core::login::IpState;
+
+std::string email_argument(FunctionCallInfo fcinfo, int n) {
+    std::string email = core::login::normalize_email(datum::require_text(fcinfo, n, "email"));
+    if (!core::login::has_non_ascii(email)) return email;
+    return call([&] {
+        Datum folded = DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID,
+                                               PointerGetDatum(cstring_to_text_with_len(email.data(),
+                                                                                        static_cast<int>(email.size()))));
+        text* t = DatumGetTextPP(folded);
+        return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+    });
+}
 
 core::login::Policy current_policy() {
     core::login::Policy p;
@@ -27,102 +49,161 @@ std::int64_t clock_now() { return GetCurrentTransactionStartTimestamp() + settin
 
 namespace {
 
-// Columns 1..7 of login_state as the core's AccountState.
-AccountState account_from(const spi::Rows& rows, int first_col) {
-    AccountState s;
-    if (auto v = rows.get(0, first_col)) s.counted_failures = datum::to_timestamps(*v);
-    if (auto v = rows.get(0, first_col + 1)) s.locked = DatumGetBool(*v);
-    if (auto v = rows.get(0, first_col + 2)) s.locked_until = DatumGetTimestampTz(*v);
-    if (auto v = rows.get(0, first_col + 3)) s.recent_lockouts = datum::to_timestamps(*v);
-    if (auto v = rows.get(0, first_col + 4)) s.monitor_until = DatumGetTimestampTz(*v);
-    if (auto v = rows.get(0, first_col + 5)) s.monitor_alerted = DatumGetBool(*v);
-    return s;
+// Lock classes of our own in the advisory lock space (field4), apart from the 1 and 2 that
+// pg_advisory_lock uses, so an application's advisory locks never collide with ours.
+constexpr uint16 kAccountLockClass = 0x5641;  // "VA"
+constexpr uint16 kAddressLockClass = 0x5649;  // "VI"
+
+void lock_key(const void* bytes, std::size_t size, uint16 lock_class) {
+    call([&] {
+        const uint64 h = hash_bytes_extended(static_cast<const unsigned char*>(bytes), static_cast<int>(size), 0x766c78);
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(h >> 32), static_cast<uint32>(h), lock_class);
+        (void) LockAcquire(&tag, ExclusiveLock, false, false);
+    });
 }
 
-#define VLX_STATE_COLUMNS "s.counted_failures, s.locked, s.locked_until, s.recent_lockouts, s.monitor_until, s.monitor_alerted"
-
-// The facts around an attempt, as scalar subqueries over indexed lookups. The account
-// lookup goes through the unique index on lower(email).
-#define VLX_CONTEXT_COLUMNS                                                                          \
-    "(SELECT a.user_id FROM security.accounts a WHERE pg_catalog.lower(a.email) = $1),"            \
-    " coalesce((SELECT a.is_admin FROM security.accounts a WHERE pg_catalog.lower(a.email) = $1), false)," \
-    " EXISTS (SELECT 1 FROM security.blocked_ips b WHERE b.network OPERATOR(pg_catalog.>>=) $2"      \
-    "         AND b.unblocked_at IS NULL AND (b.blocked_until IS NULL OR b.blocked_until > $3)),"    \
-    " coalesce((SELECT st.app_offline FROM security.system_state st), false)"
-
-Context context_from(const spi::Rows& rows) {
-    Context c;
-    c.user_id = rows.get(0, 1);
-    c.is_admin = DatumGetBool(*rows.get(0, 2));
-    c.ip_blocked = DatumGetBool(*rows.get(0, 3));
-    c.app_offline = DatumGetBool(*rows.get(0, 4));
-    return c;
-}
-
-spi::Args context_args(const std::string& email, Datum ip, std::int64_t now) {
-    spi::Args args(3);
-    args.set(0, datum::make_text(email)).set(1, ip).set(2, TimestampTzGetDatum(now));
-    return args;
+void add_cached_context(Context& c, Datum ip, std::int64_t now) {
+    c.ip_blocked = ip_blocked(ip, now);
+    c.app_offline = app_offline();
 }
 
 }  // namespace
 
-Snapshot read_snapshot(const std::string& email, Datum ip, std::int64_t now) {
-    static spi::Statement statement("SELECT " VLX_CONTEXT_COLUMNS ", " VLX_STATE_COLUMNS
-                                    " FROM (SELECT) AS one LEFT JOIN security.login_state s ON s.email = $1",
-                                    {TEXTOID, INETOID, TIMESTAMPTZOID});
-    spi::Args args = context_args(email, ip, now);
-    spi::Rows rows = spi::execute(statement, args, SPI_OK_SELECT);
-    return Snapshot{context_from(rows), account_from(rows, 5)};
+void lock_account_key(const std::string& email) { lock_key(email.data(), email.size(), kAccountLockClass); }
+
+void lock_address_key(Datum ip) {
+    const std::string text = datum::inet_text(ip);
+    lock_key(text.data(), text.size(), kAddressLockClass);
 }
 
-Context read_context(const std::string& email, Datum ip, std::int64_t now) {
-    static spi::Statement statement("SELECT " VLX_CONTEXT_COLUMNS, {TEXTOID, INETOID, TIMESTAMPTZOID});
-    spi::Args args = context_args(email, ip, now);
-    return context_from(spi::execute(statement, args, SPI_OK_SELECT));
-}
+Observation observe(const std::string& email, std::optional<Datum> ip, std::int64_t now,
+                    const core::login::Policy& policy, Read read) {
+    const bool lean_read = read == Read::Verdict;
+    const bool with_ip = read == Read::Failure && ip.has_value();
+    // One statement: the account's state row, the failures that count (newest first: after
+    // the last reset and lockout, inside the window; the index on (email, attempted_at)
+    // bounds the scan to them), the directory entry, and the address's latest failures.
+#define VLX_OBSERVE_ACCOUNT                                                                           \
+    "SELECT s.locked, s.locked_until, s.recent_lockouts, s.monitor_until, s.monitor_alerted,"           \
+    " ARRAY(SELECT a.attempted_at FROM security.failed_login_attempts a"                               \
+    "        WHERE a.email = $1"                                                                       \
+    "          AND a.attempted_at >= GREATEST($2 - $3, s.counting_since,"                    \
+    "                                         CASE WHEN s.locked AND s.locked_until <= $2 THEN s.locked_until END)" \
+    "          AND a.attempted_at > $2 - $3"                                                 \
+    "          AND a.id > coalesce(s.reset_after_id, 0) AND NOT a.during_lockout"                      \
+    "        ORDER BY a.attempted_at DESC, a.id DESC LIMIT $4)"
+    static spi::Statement full(
+        VLX_OBSERVE_ACCOUNT ","
+        " (SELECT u.user_id FROM security.accounts u WHERE pg_catalog.lower(u.email) = $1),"
+        " coalesce((SELECT u.is_admin FROM security.accounts u WHERE pg_catalog.lower(u.email) = $1), false),"
+        " CASE WHEN $6 THEN ARRAY(SELECT b.email FROM security.failed_login_attempts b"
+        "        WHERE b.ip_address = $5 AND b.attempted_at > $2 - $3"
+        "        ORDER BY b.attempted_at DESC LIMIT $7) END"
+        " FROM (SELECT) AS one LEFT JOIN security.login_state s ON s.email = $1",
+        {TEXTOID, TIMESTAMPTZOID, INTERVALOID, INT4OID, INETOID, BOOLOID, INT4OID});
+    // check_login's lean form: the directory matters only during a lockdown (asked apart).
+    static spi::Statement lean(
+        VLX_OBSERVE_ACCOUNT " FROM (SELECT) AS one LEFT JOIN security.login_state s ON s.email = $1",
+        {TEXTOID, TIMESTAMPTZOID, INTERVALOID, INT4OID});
+    static spi::Statement admin(
+        "SELECT coalesce((SELECT u.is_admin FROM security.accounts u WHERE pg_catalog.lower(u.email) = $1), false)",
+        {TEXTOID});
 
-AccountState lock_account(const std::string& email) {
-    static spi::Statement select_for_update(
-        "SELECT " VLX_STATE_COLUMNS " FROM security.login_state s WHERE s.email = $1 FOR UPDATE", {TEXTOID});
-    static spi::Statement insert_missing(
-        "INSERT INTO security.login_state (email) VALUES ($1) ON CONFLICT (email) DO NOTHING", {TEXTOID});
-    spi::Args args(1);
-    args.set(0, datum::make_text(email));
-    spi::Rows rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
-    if (rows.empty()) {
-        // First failure for this address. A concurrent first failure makes ON CONFLICT wait
-        // for it and then do nothing; either way the row exists for the second SELECT.
-        spi::execute(insert_missing, args, SPI_OK_INSERT);
-        rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
+    spi::Args args(lean_read ? 4 : 7);
+    args.set(0, datum::make_text(email)).set(1, TimestampTzGetDatum(now)).set(2, datum::interval(policy.window));
+    args.set(3, Int32GetDatum(policy.threshold));
+    if (!lean_read) {
+        args.set(5, BoolGetDatum(with_ip)).set(6, Int32GetDatum(kIpRuleScanLimit));
+        if (ip) args.set(4, *ip);
     }
-    return account_from(rows, 1);
+    spi::Rows rows = spi::execute(lean_read ? lean : full, args, SPI_OK_SELECT);
+
+    Observation o;
+    AccountState& s = o.account;
+    if (auto v = rows.get(0, 1)) s.locked = DatumGetBool(*v);
+    if (auto v = rows.get(0, 2)) s.locked_until = DatumGetTimestampTz(*v);
+    if (auto v = rows.get(0, 3)) s.recent_lockouts = datum::to_timestamps(*v);
+    if (auto v = rows.get(0, 4)) s.monitor_until = DatumGetTimestampTz(*v);
+    if (auto v = rows.get(0, 5)) s.monitor_alerted = DatumGetBool(*v);
+    if (auto v = rows.get(0, 6)) {
+        s.counted_failures = datum::to_timestamps(*v);
+        std::reverse(s.counted_failures.begin(), s.counted_failures.end());  // the core wants oldest first
+    }
+    if (!lean_read) {
+        o.context.user_id = rows.get(0, 7);
+        o.context.is_admin = DatumGetBool(*rows.get(0, 8));
+        if (auto v = rows.get(0, 9)) o.recent_ip_emails = datum::to_strings(*v);
+    }
+    if (ip) add_cached_context(o.context, *ip, now);
+    if (lean_read && o.context.app_offline) {
+        spi::Args one(1);
+        one.set(0, datum::make_text(email));
+        o.context.is_admin = DatumGetBool(*spi::execute(admin, one, SPI_OK_SELECT).get(0, 1));
+    }
+    return o;
 }
 
-void save_account(const std::string& email, const AccountState& state, std::optional<std::int64_t> lockout_id,
-                  std::int64_t now) {
-    static spi::Statement update(
-        "UPDATE security.login_state SET counted_failures = $2, locked = $3, locked_until = $4,"
-        " recent_lockouts = $5, monitor_until = $6, monitor_alerted = $7,"
-        " lockout_id = CASE WHEN $3 THEN coalesce($8, lockout_id) END, updated_at = $9"
-        " WHERE email = $1",
-        {TEXTOID, TIMESTAMPTZARRAYOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, BOOLOID, INT8OID,
+std::int64_t insert_attempt(const std::string& email, Datum ip, const std::optional<std::string>& user_agent,
+                            std::int64_t now, bool during_lockout) {
+    // User agents are attacker-controlled: kept, but at most 512 characters.
+    static spi::Statement insert(
+        "INSERT INTO security.failed_login_attempts (email, ip_address, user_agent, attempted_at, source, during_lockout)"
+        " VALUES ($1, $2, pg_catalog.left($3, 512), $4, 'app', $5) RETURNING id",
+        {TEXTOID, INETOID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
+    spi::Args args(5);
+    args.set(0, datum::make_text(email)).set(1, ip);
+    if (user_agent) args.set(2, datum::make_text(*user_agent));
+    args.set(3, TimestampTzGetDatum(now)).set(4, BoolGetDatum(during_lockout));
+    return DatumGetInt64(*spi::execute(insert, args, SPI_OK_INSERT_RETURNING).get(0, 1));
+}
+
+void save_account(const std::string& email, const AccountState& state, std::optional<std::int64_t> reset_after_id,
+                  std::optional<std::int64_t> lockout_id, std::int64_t now) {
+    static spi::Statement upsert(
+        "INSERT INTO security.login_state AS s"
+        " (email, locked, locked_until, lockout_id, counting_since, reset_after_id, recent_lockouts,"
+        "  monitor_until, monitor_alerted, updated_at)"
+        " VALUES ($1, $2, $3, CASE WHEN $2 THEN $4 END, CASE WHEN $5 IS NOT NULL THEN $9 END, coalesce($5, 0),"
+        "         $6, $7, $8, $9)"
+        " ON CONFLICT (email) DO UPDATE SET locked = $2, locked_until = $3,"
+        "  lockout_id = CASE WHEN $2 THEN coalesce($4, s.lockout_id) END,"
+        "  counting_since = CASE WHEN $5 IS NOT NULL THEN $9 ELSE s.counting_since END,"
+        "  reset_after_id = coalesce($5, s.reset_after_id),"
+        "  recent_lockouts = $6, monitor_until = $7, monitor_alerted = $8, updated_at = $9",
+        {TEXTOID, BOOLOID, TIMESTAMPTZOID, INT8OID, INT8OID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, BOOLOID,
          TIMESTAMPTZOID});
     spi::Args args(9);
+    args.set(0, datum::make_text(email)).set(1, BoolGetDatum(state.locked));
+    if (state.locked_until) args.set(2, TimestampTzGetDatum(*state.locked_until));
+    if (lockout_id) args.set(3, Int64GetDatum(*lockout_id));
+    if (reset_after_id) args.set(4, Int64GetDatum(*reset_after_id));
+    args.set(5, datum::timestamps(state.recent_lockouts));
+    if (state.monitor_until) args.set(6, TimestampTzGetDatum(*state.monitor_until));
+    args.set(7, BoolGetDatum(state.monitor_alerted)).set(8, TimestampTzGetDatum(now));
+    spi::execute(upsert, args, SPI_OK_INSERT);
+}
+
+std::int64_t last_attempt_id(const std::string& email) {
+    static spi::Statement last(
+        "SELECT coalesce(max(a.id), 0) FROM security.failed_login_attempts a WHERE a.email = $1", {TEXTOID});
+    spi::Args args(1);
     args.set(0, datum::make_text(email));
-    args.set(1, datum::timestamps(state.counted_failures));
-    args.set(2, BoolGetDatum(state.locked));
-    if (state.locked_until) args.set(3, TimestampTzGetDatum(*state.locked_until));
-    args.set(4, datum::timestamps(state.recent_lockouts));
-    if (state.monitor_until) args.set(5, TimestampTzGetDatum(*state.monitor_until));
-    args.set(6, BoolGetDatum(state.monitor_alerted));
-    if (lockout_id) args.set(7, Int64GetDatum(*lockout_id));
-    args.set(8, TimestampTzGetDatum(now));
-    spi::execute(update, args, SPI_OK_UPDATE);
+    return DatumGetInt64(*spi::execute(last, args, SPI_OK_SELECT).get(0, 1));
+}
+
+bool ip_episode_open(Datum ip, std::int64_t now, const core::login::Policy& policy) {
+    static spi::Statement open(
+        "SELECT EXISTS (SELECT 1 FROM security.security_events e"
+        "  WHERE e.ip_address = $1 AND e.event_type = 'ip_multi_account' AND e.occurred_at > $2)",
+        {INETOID, TIMESTAMPTZOID});
+    spi::Args args(2);
+    args.set(0, ip).set(1, TimestampTzGetDatum(now - policy.window));
+    return DatumGetBool(*spi::execute(open, args, SPI_OK_SELECT).get(0, 1));
 }
 
 std::int64_t insert_brute_force_lockout(const std::string& email, const Context& ctx, Datum ip,
-                                        const core::login::FailureOutcome& outcome, std::int64_t now) {
+                                        std::int64_t lock_until, int attempt_count, std::int64_t now) {
     static spi::Statement insert(
         "INSERT INTO security.account_lockouts"
         " (email, user_id, lockout_reason, locked_at, locked_until, ip_address, attempt_count, locked_by, notes)"
@@ -131,30 +212,11 @@ std::int64_t insert_brute_force_lockout(const std::string& email, const Context&
     spi::Args args(7);
     args.set(0, datum::make_text(email));
     if (ctx.user_id) args.set(1, *ctx.user_id);
-    args.set(2, TimestampTzGetDatum(now));
-    args.set(3, TimestampTzGetDatum(outcome.lock_until));
-    args.set(4, ip);
-    args.set(5, Int32GetDatum(outcome.lock_attempt_count));
-    args.set(6, datum::make_text("automatic: " + std::to_string(outcome.lock_attempt_count) +
+    args.set(2, TimestampTzGetDatum(now)).set(3, TimestampTzGetDatum(lock_until)).set(4, ip);
+    args.set(5, Int32GetDatum(attempt_count));
+    args.set(6, datum::make_text("automatic: " + std::to_string(attempt_count) +
                                  " failed logins within the lockout window"));
-    spi::Rows rows = spi::execute(insert, args, SPI_OK_INSERT_RETURNING);
-    return DatumGetInt64(*rows.get(0, 1));
-}
-
-void insert_attempt(const std::string& email, Datum ip, const std::optional<std::string>& user_agent,
-                    std::int64_t now, bool during_lockout) {
-    // User agents are attacker-controlled: kept, but at most 512 characters.
-    static spi::Statement insert(
-        "INSERT INTO security.failed_login_attempts (email, ip_address, user_agent, attempted_at, source, during_lockout)"
-        " VALUES ($1, $2, pg_catalog.left($3, 512), $4, 'app', $5)",
-        {TEXTOID, INETOID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
-    spi::Args args(5);
-    args.set(0, datum::make_text(email));
-    args.set(1, ip);
-    if (user_agent) args.set(2, datum::make_text(*user_agent));
-    args.set(3, TimestampTzGetDatum(now));
-    args.set(4, BoolGetDatum(during_lockout));
-    spi::execute(insert, args, SPI_OK_INSERT);
+    return DatumGetInt64(*spi::execute(insert, args, SPI_OK_INSERT_RETURNING).get(0, 1));
 }
 
 Datum start_session(const std::string& email, const Context& ctx, Datum ip,
@@ -165,57 +227,12 @@ Datum start_session(const std::string& email, const Context& ctx, Datum ip,
         {UUIDOID, TEXTOID, INETOID, TEXTOID, TIMESTAMPTZOID});
     spi::Args args(5);
     if (ctx.user_id) args.set(0, *ctx.user_id);
-    args.set(1, datum::make_text(email));
-    args.set(2, ip);
+    args.set(1, datum::make_text(email)).set(2, ip);
     if (user_agent) args.set(3, datum::make_text(*user_agent));
     args.set(4, TimestampTzGetDatum(now));
     spi::Rows rows = spi::execute(insert, args, SPI_OK_INSERT_RETURNING);
-    // The uuid lives in SPI memory: copy it out before the connection ends.
-    return call([&] {
-        Datum value = *rows.get(0, 1);
-        return SPI_datumTransfer(value, false, 16);
-    });
-}
-
-IpState lock_ip(Datum ip) {
-    static spi::Statement select_for_update(
-        "SELECT s.accounts, s.last_failure, s.alerted_until FROM security.ip_login_state s"
-        " WHERE s.ip_address = $1 FOR UPDATE",
-        {INETOID});
-    static spi::Statement insert_missing(
-        "INSERT INTO security.ip_login_state (ip_address) VALUES ($1) ON CONFLICT (ip_address) DO NOTHING",
-        {INETOID});
-    spi::Args args(1);
-    args.set(0, ip);
-    spi::Rows rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
-    if (rows.empty()) {
-        spi::execute(insert_missing, args, SPI_OK_INSERT);
-        rows = spi::execute(select_for_update, args, SPI_OK_SELECT);
-    }
-    IpState s;
-    if (auto v = rows.get(0, 1)) s.accounts = datum::to_strings(*v);
-    if (auto v = rows.get(0, 2)) s.last_failure = datum::to_timestamps(*v);
-    if (auto v = rows.get(0, 3)) s.alerted_until = DatumGetTimestampTz(*v);
-    if (s.accounts.size() != s.last_failure.size()) {
-        // Hand-edited or damaged row: start the IP afresh rather than misjudge it.
-        s.accounts.clear();
-        s.last_failure.clear();
-    }
-    return s;
-}
-
-void save_ip(Datum ip, const IpState& state, std::int64_t now) {
-    static spi::Statement update(
-        "UPDATE security.ip_login_state SET accounts = $2, last_failure = $3, alerted_until = $4, updated_at = $5"
-        " WHERE ip_address = $1",
-        {INETOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID});
-    spi::Args args(5);
-    args.set(0, ip);
-    args.set(1, datum::strings(state.accounts));
-    args.set(2, datum::timestamps(state.last_failure));
-    if (state.alerted_until) args.set(3, TimestampTzGetDatum(*state.alerted_until));
-    args.set(4, TimestampTzGetDatum(now));
-    spi::execute(update, args, SPI_OK_UPDATE);
+    // The uuid lives in SPI memory: copy it to the caller's before the connection ends.
+    return call([&] { return SPI_datumTransfer(*rows.get(0, 1), false, 16); });
 }
 
 }  // namespace vlx::pg::login
