@@ -28,8 +28,9 @@ SELECT tables_are('security', ARRAY[
         'severity_levels', 'incidents', 'security_events', 'contacts', 'notifications',
         'audit_logs', 'encryption_keys', 'protected_columns', 'active_sessions', 'ip_geo',
         'impersonation_logs', 'flagged_orders', 'flagged_practices',
-        'login_state', 'system_state']::name[],
-    'schema security has exactly the tables of the spec and the login path''s working state');
+        'login_state', 'system_state',
+        'key_rotations', 'key_rotation_progress', 'key_usage']::name[],
+    'schema security has exactly the tables of the spec, the login path''s working state and key rotation''s bookkeeping');
 
 -- Views
 SELECT has_view('security', v, format('view security.%s exists', v))
@@ -59,8 +60,9 @@ SELECT is((SELECT status FROM security.system_health WHERE check_name = 'preload
                THEN 'ok' ELSE 'off' END,
           'system_health: preload status matches shared_preload_libraries');
 SELECT set_eq($$SELECT check_name FROM security.system_health$$,
-              ARRAY['preload', 'row_level_security', 'public_grants', 'pending_notifications'],
-              'system_health has the preload, RLS, PUBLIC grant and outbox checks');
+              ARRAY['preload', 'row_level_security', 'public_grants', 'pending_notifications',
+                    'key_age', 'key_cache', 'lockdown'],
+              'system_health has the preload, RLS, PUBLIC grant, outbox, key and lockdown checks');
 
 -- ---------------------------------------------------------------------------------
 -- pg_dump registration
