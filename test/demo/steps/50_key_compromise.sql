@@ -37,6 +37,9 @@ SELECT recipient_role, recipient FROM security.notifications n
   JOIN security.security_events e ON e.id = n.event_id
  WHERE e.event_type = 'emergency_lockdown' ORDER BY recipient_role;
 
+\echo '-- the login path refuses a provider while the platform is offline:'
+SELECT allowed, reason FROM security.check_login('dr.alvarez@sunrise.example', '198.51.100.10');
+
 \echo '-- values still on keys that are not active:'
 SELECT security.verify_key_rotation() AS values_on_old_keys;
 
