@@ -56,7 +56,7 @@ CREATE FUNCTION security.envelope_key_id(value text) RETURNS integer
 COMMENT ON FUNCTION security.envelope_key_id(bytea) IS
     'The data key id an envelope names (NULL when the value is not an envelope); says nothing about authenticity.';
 COMMENT ON FUNCTION security.envelope_key_id(text) IS
-    'The data key id armored text ("vlx1:" + base64 envelope) names (NULL when it is not armor); says nothing about authenticity.';
+    'The data key id armored text ("vlx1:" + base64 envelope) names, read from its header only (NULL when it does not start like armor); says nothing about authenticity.';
 
 CREATE FUNCTION security.key_cache_stats(
     OUT cached_keys integer, OUT capacity integer, OUT hits bigint, OUT misses bigint, OUT evictions bigint)
