@@ -29,6 +29,10 @@ SELECT security.protect_column('vlx_app.patients', NULL);
 CREATE VIEW vlx_app.patient_names AS SELECT id, name FROM vlx_app.patients;
 SELECT security.protect_column('vlx_app.patient_names', 'name');
 SELECT security.protect_column('security.accounts', 'email', 'user_id');
+SELECT security.protect_column('vlx_app.patients', 'notes', 'name');   -- not unique
+CREATE TABLE vlx_app.parted (id integer PRIMARY KEY, v text) PARTITION BY RANGE (id);
+SELECT security.protect_column('vlx_app.parted', 'v');
+DROP TABLE vlx_app.parted;
 
 -- ---- protecting: the values already there are encrypted --------------------------------
 SELECT security.protect_column('vlx_app.patients', 'allergies') AS encrypted;

@@ -215,11 +215,16 @@ VLX_FUNCTION(vlx_protect_column) {
         std::string schema, table, qschema, qtable, qcolumn, qkey;
         Oid column_type = InvalidOid;
         int attnum = 0;
+        int key_attnum = 0;
     } t;
     call([&] {
         const char kind = get_rel_relkind(relid);
         if (kind == '\0') ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation %u does not exist", relid)));
-        if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+        if (kind == RELKIND_PARTITIONED_TABLE)
+            ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                            errmsg("\"%s\" is a partitioned table", get_rel_name(relid)),
+                            errhint("Protect the column of each partition.")));
+        if (kind != RELKIND_RELATION)
             ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", get_rel_name(relid))));
         t.schema = get_namespace_name(get_rel_namespace(relid));
         t.table = get_rel_name(relid);
@@ -249,6 +254,7 @@ VLX_FUNCTION(vlx_protect_column) {
                             errmsg("key column \"%s\" is of type %s", key_column.c_str(), format_type_be(key_type)),
                             errhint("The row key must be smallint, integer, bigint, numeric, uuid, text or varchar, "
                                     "ideally the primary key.")));
+        t.key_attnum = key_att;
         t.qschema = quote_identifier(t.schema.c_str());
         t.qtable = quote_identifier(t.table.c_str());
         t.qcolumn = quote_identifier(column.c_str());
@@ -258,6 +264,22 @@ VLX_FUNCTION(vlx_protect_column) {
     const bool is_text = t.column_type == TEXTOID;
 
     spi::Connection conn;
+    // The row key must identify one row: otherwise two rows would share a context and a
+    // value could move between them unnoticed.
+    static spi::Statement unique_key(
+        "SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisunique"
+        "   AND i.indnkeyatts OPERATOR(pg_catalog.=) 1 AND i.indkey[0] OPERATOR(pg_catalog.=) $2"
+        "   AND i.indpred IS NULL AND i.indexprs IS NULL",
+        {OIDOID, INT2OID});
+    {
+        spi::Args ua(2);
+        ua.set(0, ObjectIdGetDatum(relid)).set(1, Int16GetDatum(static_cast<std::int16_t>(t.key_attnum)));
+        if (spi::execute(unique_key, ua, SPI_OK_SELECT).empty())
+            throw Error(ErrorKind::InvalidParameter,
+                        "key column \"" + key_column + "\" of " + qualified + " is not unique", {},
+                        "Each row's values are bound to its key: it must be the primary key or carry a unique index "
+                        "of its own.");
+    }
     // 1. The registry.
     static spi::Statement reg(
         "INSERT INTO security.protected_columns (table_schema, table_name, column_name, key_column, column_type)"
