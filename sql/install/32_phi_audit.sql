@@ -202,7 +202,7 @@ COMMENT ON FUNCTION security.export_user_audit(uuid, timestamptz, timestamptz) I
 -- ---------------------------------------------------------------------------------
 -- PHI anomaly events with their running state (the de-dup counters).
 CREATE VIEW security.phi_events WITH (security_invoker = true) AS
-SELECT e.id, e.event_type, e.severity, e.priority, e.user_id, e.email, e.occurred_at,
+SELECT e.id, e.event_type, e.severity, e.priority, e.user_id, e.email, e.occurred_at, e.attempt_count,
        e.status, e.disposition, e.details,
        s.access_count, s.first_access, s.last_access
   FROM security.security_events AS e
