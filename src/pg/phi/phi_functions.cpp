@@ -62,8 +62,22 @@ Datum materialize(FunctionCallInfo fcinfo, spi::Statement& statement) {
     const Datum user = datum::require_arg(fcinfo, 0, "user_id");
     const Datum from = bound(fcinfo, 1, true);
     const Datum to = bound(fcinfo, 2, false);
-    call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    call([&] {
+        if (!rsinfo || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("set-valued function called in context that cannot accept a set")));
+        MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+            desc = CreateTemplateTupleDesc(1);  // SETOF a scalar (jsonb)
+            TupleDescInitEntry(desc, 1, "value", get_fn_expr_rettype(fcinfo->flinfo), -1, 0);
+        }
+        rsinfo->returnMode = SFRM_Materialize;
+        rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+        rsinfo->setDesc = CreateTupleDescCopy(desc);
+        MemoryContextSwitchTo(old);
+    });
     spi::Connection conn;
     spi::Args args(3);
     args.set(0, user).set(1, from).set(2, to);
