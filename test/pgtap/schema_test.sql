@@ -27,7 +27,10 @@ SELECT tables_are('security', ARRAY[
         'failed_login_attempts', 'account_lockouts', 'accounts', 'blocked_ips',
         'severity_levels', 'incidents', 'security_events', 'contacts', 'notifications',
         'audit_logs', 'encryption_keys', 'protected_columns', 'active_sessions', 'ip_geo',
-        'impersonation_logs', 'flagged_orders', 'flagged_practices']::name[],
+        'impersonation_logs', 'flagged_orders', 'flagged_practices',
+        -- PHI audit rule state and hash chain (part 32)
+        'phi_rate_state', 'phi_daily', 'phi_daily_patients', 'phi_event_state',
+        'audit_chain', 'audit_chain_anchor', 'audit_seal_queue']::name[],
     'schema security has exactly the tables of the spec');
 
 -- Views
