@@ -204,7 +204,7 @@ VLX_FUNCTION(vlx_phi_after_insert) {
             "SELECT u.id, a.user_id IS NOT NULL, a.role, a.practice_id, a.timezone, a.email"
             "  FROM pg_catalog.unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
             "  CROSS JOIN LATERAL (SELECT pg_catalog.pg_advisory_xact_lock(1986, pg_catalog.hashtext(u.id::text))) AS l"
-            "  LEFT JOIN security.accounts AS a ON a.user_id = u.id"
+            "  LEFT JOIN LATERAL (SELECT x.* FROM security.accounts AS x WHERE x.user_id = u.id) AS a ON true"
             " ORDER BY u.n",
             {UUIDARRAYOID});
         std::vector<std::optional<Datum>> uarr;
@@ -287,21 +287,22 @@ VLX_FUNCTION(vlx_phi_after_insert) {
             " SELECT 2, d.user_id, (d.day OPERATOR(pg_catalog.-) date '2000-01-01')::int8, NULL, d.patients::int8,"
             "        NULL, NULL, NULL, NULL, NULL, NULL"
             "   FROM ROWS FROM (pg_catalog.unnest($6::uuid[]), pg_catalog.unnest($7::date[]), pg_catalog.unnest($8::date[])) AS k(u, lo, hi)"
-            "   JOIN security.phi_daily AS d ON d.user_id = k.u AND d.day BETWEEN k.lo AND k.hi"
+            "  CROSS JOIN LATERAL (SELECT x.* FROM security.phi_daily AS x"
+            "                       WHERE x.user_id = k.u AND x.day BETWEEN k.lo AND k.hi) AS d"
             " UNION ALL"
             " SELECT 3, r.user_id, r.bucket, NULL, NULL, NULL, NULL, NULL, r.state, NULL, NULL"
             "   FROM ROWS FROM (pg_catalog.unnest($4::uuid[]), pg_catalog.unnest($5::int8[])) AS k(u, b)"
-            "   JOIN security.phi_rate_state AS r ON r.user_id = k.u AND r.bucket = k.b"
+            "  CROSS JOIN LATERAL (SELECT x.* FROM security.phi_rate_state AS x"
+            "                       WHERE x.user_id = k.u AND x.bucket = k.b) AS r"
             " UNION ALL"
             " SELECT 4, s.user_id, s.window_key, NULL, s.event_id, s.access_count, s.first_access, s.last_access,"
-            "        NULL, e.status = 'open', s.rule"
+            "        NULL, (SELECT e.status = 'open' FROM security.security_events AS e WHERE e.id = s.event_id), s.rule"
             "   FROM pg_catalog.unnest($9::uuid[]) AS k(u)"
             "  CROSS JOIN (VALUES ('phi_access_rate'), ('phi_cross_practice'), ('phi_unusual_hours'),"
             "                     ('phi_baseline_deviation')) AS rr(rule)"
             "  CROSS JOIN LATERAL (SELECT x.* FROM security.phi_event_state AS x"
             "                       WHERE x.user_id = k.u AND x.rule = rr.rule"
-            "                       ORDER BY x.event_id DESC LIMIT 1) AS s"
-            "   JOIN security.security_events AS e ON e.id = s.event_id",
+            "                       ORDER BY x.event_id DESC LIMIT 1) AS s",
             {UUIDARRAYOID, DATEARRAYOID, UUIDARRAYOID, UUIDARRAYOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID,
              DATEARRAYOID, UUIDARRAYOID});
         std::vector<std::optional<Datum>> uarr;
