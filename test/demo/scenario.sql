@@ -8,3 +8,4 @@
 \pset null '-'
 \set QUIET off
 \ir steps/00_tabs.sql
+\ir steps/30_phi_access.sql

@@ -143,6 +143,10 @@ bool extension_write_active() { return g_extension_write; }
 ExtensionWrite::ExtensionWrite() : previous_(g_extension_write) { g_extension_write = true; }
 ExtensionWrite::~ExtensionWrite() { g_extension_write = previous_; }
 
+namespace {
+constexpr std::int64_t kSealBatch = 10000;
+}
+
 std::int64_t seal(bool wait) {
     if (XactIsoLevel != XACT_READ_COMMITTED) {
         if (!wait) return 0;
@@ -162,14 +166,20 @@ std::int64_t seal(bool wait) {
     // After the lock, in a new statement (a new READ COMMITTED snapshot): every chain
     // row a previous sealer committed is visible, so the head read is the real head.
     static spi::Statement take(
-        "WITH q AS (DELETE FROM security.audit_seal_queue RETURNING source, row_id) "
+        "WITH q AS (DELETE FROM security.audit_seal_queue AS d"
+        "            WHERE d.ctid = ANY (ARRAY(SELECT x.ctid FROM security.audit_seal_queue AS x LIMIT $1))"
+        "            RETURNING d.source, d.row_id) "
         "SELECT q.source, q.row_id, CASE q.source"
         "  WHEN 1 THEN (SELECT a.row_hash FROM security.audit_logs AS a WHERE a.id = q.row_id)"
         "  ELSE (SELECT e.row_hash FROM security.security_events AS e WHERE e.id = q.row_id) END"
         "  FROM q ORDER BY q.source, q.row_id",
-        {});
-    spi::Rows queued = spi::execute(take, none, SPI_OK_SELECT);
-    if (queued.empty()) return 0;
+        {INT8OID});
+    std::int64_t total = 0;
+    for (;;) {
+    spi::Args limit(1);
+    limit.set(0, Int64GetDatum(kSealBatch));
+    spi::Rows queued = spi::execute(take, limit, SPI_OK_SELECT);
+    if (queued.empty()) return total;
     struct Item {
         std::int16_t source;
         std::int64_t row_id;
@@ -213,7 +223,10 @@ std::int64_t seal(bool wait) {
     args.set(3, make_array(BYTEAOID, hashes));
     args.set(4, make_array(BYTEAOID, links));
     spi::execute(append, args, SPI_OK_INSERT);
-    return static_cast<std::int64_t>(items.size());
+    total += static_cast<std::int64_t>(items.size());
+    // An insert pays for one batch at most; verify and purge (wait) seal everything.
+    if (!wait || items.size() < static_cast<std::size_t>(kSealBatch)) return total;
+    }
 }
 
 std::string iso_utc(std::int64_t ts) {

@@ -491,7 +491,9 @@ VLX_FUNCTION(vlx_phi_after_insert) {
     a3.set(13, phi::make_array(INT8OID, queue_ids));
     spi::execute(write_state, a3, SPI_OK_SELECT);
 
-    if (++g_statements_since_seal >= kSealEvery) {
+    // Every kSealEvery statements, and after any large statement (bulk loads seal as
+    // they go instead of leaving a backlog).
+    if (++g_statements_since_seal >= kSealEvery || rows.size() >= 1000) {
         g_statements_since_seal = 0;
         phi::seal(false);
     }

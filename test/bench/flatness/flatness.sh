@@ -53,7 +53,7 @@ build_log() {  # rows
               FROM generate_series(1, $batch) AS g"
         done=$(( done + batch ))
     done
-    psql -qd "$DB" -c 'VACUUM ANALYZE'
+    psql -qd "$DB" -c 'SELECT security.seal_audit_chain()' -c 'VACUUM ANALYZE'
 }
 
 size() {
