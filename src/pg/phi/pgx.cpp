@@ -1,5 +1,7 @@
 #include "pg/phi/pgx.hpp"
 
+#include <set>
+
 #include "core/audit/canonical.hpp"
 #include "core/error.hpp"
 #include "pg/spi.hpp"
@@ -137,6 +139,14 @@ core::Sha256Digest tuple_digest(Source source, HeapTuple tuple, TupleDesc desc) 
 
 namespace {
 bool g_extension_write = false;
+std::set<std::pair<int, std::int64_t>> g_restored;
+}
+
+void note_restored(Source source, std::int64_t id) { g_restored.emplace(static_cast<int>(source), id); }
+
+bool take_restored(Source source, std::int64_t id) {
+    if (g_restored.empty()) return false;
+    return g_restored.erase({static_cast<int>(source), id}) > 0;
 }
 
 bool extension_write_active() { return g_extension_write; }
@@ -172,7 +182,9 @@ std::int64_t seal(bool wait) {
         "SELECT q.source, q.row_id, CASE q.source"
         "  WHEN 1 THEN (SELECT a.row_hash FROM security.audit_logs AS a WHERE a.id = q.row_id)"
         "  ELSE (SELECT e.row_hash FROM security.security_events AS e WHERE e.id = q.row_id) END"
-        "  FROM q ORDER BY q.source, q.row_id",
+        "  FROM q WHERE NOT EXISTS (SELECT 1 FROM security.audit_chain AS c"
+        "                            WHERE c.source = q.source AND c.row_id = q.row_id)"
+        " ORDER BY q.source, q.row_id",
         {INT8OID});
     std::int64_t total = 0;
     for (;;) {

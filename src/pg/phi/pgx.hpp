@@ -68,6 +68,12 @@ private:
     bool previous_;
 };
 
+// Rows a superuser restored (pg_restore: row_hash given and correct): already judged and
+// chained in the dumped database, so the AFTER triggers neither judge nor queue them
+// (their state and chain entries come back from the dump). take_restored() removes the id.
+void note_restored(Source source, std::int64_t id);
+bool take_restored(Source source, std::int64_t id);
+
 // The sealer (inside an open SPI connection). wait=false: skip when another sealer holds
 // the lock or the transaction is not READ COMMITTED. Returns the rows sealed.
 std::int64_t seal(bool wait);

@@ -133,7 +133,7 @@ std::vector<Row> read_transition_rows(TriggerData* td) {
             if (!isnull) r.practice = phi::uuid_of(d);
             d = slot_getattr(slot, c_ip, &isnull);
             if (!isnull) r.ip = datumCopy(d, false, -1);
-            rows.push_back(std::move(r));
+            if (!phi::take_restored(phi::Source::AuditLogs, r.id)) rows.push_back(std::move(r));
         }
         ExecDropSingleTupleTableSlot(slot);
     });
