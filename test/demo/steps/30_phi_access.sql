@@ -5,8 +5,8 @@
 --   * nurse.cruz (Sunrise) opens a prescription of a Lone Star patient: phi_cross_practice;
 --   * nurse.huang (Pacific, Los Angeles) opens a chart at 03:30 local time (11:30 UTC):
 --     phi_unusual_hours;
--- then the PHI Access tab, the records dr.alvarez touched, the evidence export with its
--- chain hashes and the chain verification.
+-- then the PHI Access tab, the records dr.alvarez touched, the chain verification and the
+-- evidence export with its chain hashes.
 \echo
 \echo '======== 30: PHI access: a burst, a cross-practice prescription, a 3:30 AM chart'
 INSERT INTO security.audit_logs (occurred_at, user_id, user_email, action, entity_type, entity_id,
@@ -42,8 +42,9 @@ SELECT p.* FROM app.accounts AS a
  CROSS JOIN LATERAL security.phi_accessed_patients(a.id, '2025-01-21', '2025-01-22') AS p
  WHERE a.email = 'dr.alvarez@sunrise.example'
  LIMIT 5;
-\echo '---- evidence export of nurse.cruz (one document per audit row, with its chain hashes) and the chain verification'
-SELECT jsonb_pretty(d) FROM app.accounts AS a
+\echo '---- the chain verification (seals first), then the evidence export of nurse.cruz: one document'
+\echo '     per audit row with its chain hashes (recorded_at / sealed_at left out: they are the time of the run)'
+SELECT * FROM security.verify_audit_chain();
+SELECT jsonb_pretty(d - 'recorded_at' - 'sealed_at') FROM app.accounts AS a
  CROSS JOIN LATERAL security.export_user_audit(a.id, '2025-01-21', '2025-01-22') AS d
  WHERE a.email = 'nurse.cruz@sunrise.example';
-SELECT * FROM security.verify_audit_chain();
