@@ -67,6 +67,8 @@ constexpr SettingSpec kCatalog[] = {
                  "Standard deviations above the 30-day daily mean that raise phi_baseline_deviation."),
     int_setting(S::PhiBaselineMinDays, "phi_baseline_min_days", C::Superuser, U::None, 7, 1, 30,
                 "Days of history a user needs before the baseline rule judges them."),
+    int_setting(S::PhiFutureSkew, "phi_future_skew", C::Superuser, U::Seconds, 5 * 60, 0, kDay,
+                "How far in the future an audit_logs occurred_at may be (clock skew) before the row is refused."),
     string_setting(S::MasterKeyFile, "master_key_file", C::Superuser, "", G::Path,
                    "File holding the 256-bit master key in hex; refused when group or world readable."),
     string_setting(S::MasterKeyCommand, "master_key_command", C::Superuser, "", G::Free,

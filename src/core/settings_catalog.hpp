@@ -27,6 +27,7 @@ enum class Setting : int {
     Timezone,
     PhiBaselineSigma,
     PhiBaselineMinDays,
+    PhiFutureSkew,
     MasterKeyFile,
     MasterKeyCommand,
     KeyMaxAge,

@@ -11,4 +11,5 @@
 \ir steps/10_brute_force.sql
 \ir steps/20_spray.sql
 \ir steps/30_unlock.sql
+\ir steps/40_phi_access.sql
 \ir steps/50_key_compromise.sql

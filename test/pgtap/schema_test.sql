@@ -29,8 +29,11 @@ SELECT tables_are('security', ARRAY[
         'audit_logs', 'encryption_keys', 'protected_columns', 'active_sessions', 'ip_geo',
         'impersonation_logs', 'flagged_orders', 'flagged_practices',
         'login_state', 'system_state',
-        'key_rotations', 'key_rotation_progress', 'key_usage']::name[],
-    'schema security has exactly the tables of the spec, the login path''s working state and key rotation''s bookkeeping');
+        'key_rotations', 'key_rotation_progress', 'key_usage',
+        -- PHI audit rule state and hash chain (part 32)
+        'phi_rate_state', 'phi_daily', 'phi_daily_patients', 'phi_event_state',
+        'audit_chain', 'audit_chain_anchor', 'audit_seal_queue']::name[],
+    'schema security has exactly the tables of the spec, the login path''s working state, key rotation''s bookkeeping and the PHI rule state and chain');
 
 -- Views
 SELECT has_view('security', v, format('view security.%s exists', v))

@@ -35,6 +35,7 @@ TEST(SettingsCatalog, SpecDefaults) {
     EXPECT_STREQ(setting_spec(Setting::UnusualHours).string_default, "03:00-05:00");
     EXPECT_DOUBLE_EQ(setting_spec(Setting::PhiBaselineSigma).real_default, 3.0);
     EXPECT_EQ(i(Setting::PhiBaselineMinDays), 7);
+    EXPECT_EQ(i(Setting::PhiFutureSkew), 300);
     EXPECT_EQ(i(Setting::KeyMaxAge), 90 * 24 * 60);
     EXPECT_EQ(setting_spec(Setting::KeyMaxAge).unit, SettingUnit::Minutes);
     EXPECT_STREQ(setting_spec(Setting::KeyMaxEncryptions).string_default, "2147483648");

@@ -1,0 +1,220 @@
+-- vitaluxe_security install script, part 32: PHI access rules and the tamper-evident
+-- audit chain (SPEC section 3).  Native code: src/pg/phi/, rules in src/core/phi/ and
+-- src/core/audit/.
+--
+-- Insert path of security.audit_logs (README "PHI access auditing"):
+--   BEFORE INSERT, per row (native, no SPI): validates the row and sets row_hash, the
+--     SHA-256 of the row's canonical encoding;
+--   AFTER INSERT, per statement with the transition table (native): the four rules over
+--     the whole statement as a set, with per-user state (rate buckets, daily rollup,
+--     open events) read and written with one prepared statement each, and the new rows
+--     queued for sealing;
+--   sealing: a sealer that gets the advisory lock without waiting (else skips) appends
+--     committed-but-unsealed rows to security.audit_chain in seal order.
+
+ALTER TABLE security.audit_logs ADD COLUMN row_hash bytea;
+COMMENT ON COLUMN security.audit_logs.row_hash IS
+    'SHA-256 of the row''s canonical encoding, set on insert (never by the writer)';
+ALTER TABLE security.security_events ADD COLUMN row_hash bytea;
+COMMENT ON COLUMN security.security_events.row_hash IS
+    'SHA-256 of the canonical encoding of the immutable columns (not the triage workflow columns status, disposition, notes, incident_id, resolved_at, resolved_by), set on insert';
+
+-- ---------------------------------------------------------------------------------
+-- Per-user rule state.
+CREATE TABLE security.phi_rate_state (
+    user_id     uuid    NOT NULL,
+    bucket      bigint  NOT NULL,
+    state       bytea   NOT NULL,
+    PRIMARY KEY (user_id, bucket)
+);
+COMMENT ON TABLE security.phi_rate_state IS
+    'PHI rate rule state: per user per phi_rate_window bucket, the latest access per patient (at most phi_rate_threshold patients, 24 bytes each).';
+
+CREATE TABLE security.phi_daily (
+    user_id     uuid    NOT NULL,
+    day         date    NOT NULL,
+    patients    integer NOT NULL,
+    PRIMARY KEY (user_id, day)
+);
+COMMENT ON TABLE security.phi_daily IS
+    'PHI baseline rollup: distinct patients per user per local day (the account''s time zone, else vitaluxe_security.timezone, else TimeZone), maintained by the audit_logs trigger.';
+
+CREATE TABLE security.phi_daily_patients (
+    user_id     uuid    NOT NULL,
+    day         date    NOT NULL,
+    patient_id  uuid    NOT NULL,
+    PRIMARY KEY (user_id, day, patient_id)
+);
+COMMENT ON TABLE security.phi_daily_patients IS
+    'The distinct set behind security.phi_daily (which patients a user touched each local day).';
+
+CREATE TABLE security.phi_event_state (
+    event_id        bigint      PRIMARY KEY REFERENCES security.security_events (id),
+    user_id         uuid        NOT NULL,
+    rule            text        NOT NULL,
+    window_key      bigint      NOT NULL,
+    first_access    timestamptz NOT NULL,
+    last_access     timestamptz NOT NULL,
+    access_count    bigint      NOT NULL
+);
+CREATE INDEX phi_event_state_user_rule_idx ON security.phi_event_state (user_id, rule, event_id DESC);
+COMMENT ON TABLE security.phi_event_state IS
+    'Running state of each PHI anomaly event (de-dup): accesses counted, first and last access. Kept apart from security_events so the event row stays immutable under its chain hash.';
+
+-- ---------------------------------------------------------------------------------
+-- The chain.
+CREATE TABLE security.audit_chain (
+    seq         bigint      PRIMARY KEY,
+    source      smallint    NOT NULL,
+    row_id      bigint      NOT NULL,
+    row_hash    bytea       NOT NULL,
+    link        bytea       NOT NULL,
+    sealed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    purged      boolean     NOT NULL DEFAULT false,
+    CONSTRAINT audit_chain_source_check CHECK (source IN (1, 2)),
+    CONSTRAINT audit_chain_row_key UNIQUE (source, row_id)
+);
+COMMENT ON TABLE security.audit_chain IS
+    'Hash chain over security.audit_logs (source 1) and security.security_events (source 2) in seal order: link = SHA-256(previous link || row_hash). purged: the row was removed by security.purge_audit_before (its link still verifies).';
+
+CREATE TABLE security.audit_chain_anchor (
+    id              integer     PRIMARY KEY DEFAULT 1,
+    seq             bigint      NOT NULL,
+    link            bytea       NOT NULL,
+    purged_before   timestamptz NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT audit_chain_anchor_single CHECK (id = 1)
+);
+COMMENT ON TABLE security.audit_chain_anchor IS
+    'Where the chain starts after a retention purge: the last purged chain entry and its link.';
+
+CREATE TABLE security.audit_seal_queue (
+    source      smallint    NOT NULL,
+    row_id      bigint      NOT NULL,
+    PRIMARY KEY (source, row_id)
+);
+COMMENT ON TABLE security.audit_seal_queue IS
+    'Rows inserted but not sealed yet; the sealer moves the committed ones into security.audit_chain.';
+
+-- ---------------------------------------------------------------------------------
+-- Triggers (native).
+CREATE FUNCTION security._audit_row_hash() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'vlx_audit_row_hash' LANGUAGE C;
+CREATE FUNCTION security._phi_after_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'vlx_phi_after_insert' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- Its statements run for every INSERT and are all key lookups: plan them once
+    -- (generic plans), as index lookups whatever the size of the tables when they were
+    -- planned (so the cost does not grow with the log), and never JIT them.
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    SET enable_hashjoin = off
+    SET enable_mergejoin = off
+    SET jit = off;
+CREATE FUNCTION security._audit_enqueue() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'vlx_audit_enqueue' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION security._audit_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'vlx_audit_guard' LANGUAGE C;
+COMMENT ON FUNCTION security._audit_row_hash() IS
+    'Trigger: BEFORE INSERT per row on audit_logs / security_events: validates an audit row and sets row_hash.';
+COMMENT ON FUNCTION security._phi_after_insert() IS
+    'Trigger: AFTER INSERT per statement on audit_logs: the PHI rules over the transition table, rule state, seal queue.';
+COMMENT ON FUNCTION security._audit_enqueue() IS
+    'Trigger: AFTER INSERT per statement on security_events: queues the new rows for sealing.';
+COMMENT ON FUNCTION security._audit_guard() IS
+    'Trigger: refuses UPDATE, DELETE and TRUNCATE of chained tables (security_events: only the triage columns may change), except inside the extension''s retention and sealing functions.';
+
+CREATE TRIGGER audit_logs_a_row_hash BEFORE INSERT ON security.audit_logs
+    FOR EACH ROW EXECUTE FUNCTION security._audit_row_hash();
+CREATE TRIGGER audit_logs_phi_rules AFTER INSERT ON security.audit_logs
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION security._phi_after_insert();
+CREATE TRIGGER audit_logs_guard BEFORE UPDATE OR DELETE ON security.audit_logs
+    FOR EACH ROW EXECUTE FUNCTION security._audit_guard();
+CREATE TRIGGER audit_logs_guard_truncate BEFORE TRUNCATE ON security.audit_logs
+    FOR EACH STATEMENT EXECUTE FUNCTION security._audit_guard();
+
+CREATE TRIGGER security_events_a_row_hash BEFORE INSERT ON security.security_events
+    FOR EACH ROW EXECUTE FUNCTION security._audit_row_hash();
+CREATE TRIGGER security_events_enqueue AFTER INSERT ON security.security_events
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION security._audit_enqueue();
+CREATE TRIGGER security_events_guard BEFORE UPDATE OR DELETE ON security.security_events
+    FOR EACH ROW EXECUTE FUNCTION security._audit_guard();
+CREATE TRIGGER security_events_guard_truncate BEFORE TRUNCATE ON security.security_events
+    FOR EACH STATEMENT EXECUTE FUNCTION security._audit_guard();
+
+CREATE TRIGGER audit_chain_guard BEFORE UPDATE OR DELETE ON security.audit_chain
+    FOR EACH ROW EXECUTE FUNCTION security._audit_guard();
+CREATE TRIGGER audit_chain_guard_truncate BEFORE TRUNCATE ON security.audit_chain
+    FOR EACH STATEMENT EXECUTE FUNCTION security._audit_guard();
+CREATE TRIGGER audit_chain_anchor_guard BEFORE UPDATE OR DELETE ON security.audit_chain_anchor
+    FOR EACH ROW EXECUTE FUNCTION security._audit_guard();
+CREATE TRIGGER audit_chain_anchor_guard_truncate BEFORE TRUNCATE ON security.audit_chain_anchor
+    FOR EACH STATEMENT EXECUTE FUNCTION security._audit_guard();
+
+-- ---------------------------------------------------------------------------------
+-- Functions (native).
+CREATE FUNCTION security.log_phi_access(
+        user_id     uuid,
+        patient_id  uuid,
+        action      text,
+        entity_type text        DEFAULT NULL,
+        entity_id   text        DEFAULT NULL,
+        practice_id uuid        DEFAULT NULL,
+        session_id  uuid        DEFAULT NULL,
+        ip          inet        DEFAULT NULL,
+        details     jsonb       DEFAULT '{}',
+        occurred_at timestamptz DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'vlx_log_phi_access'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security.log_phi_access(uuid, uuid, text, text, text, uuid, uuid, inet, jsonb, timestamptz) IS
+    'Records one PHI access in security.audit_logs (occurred_at defaults to security.now(), user_email from security.accounts) and returns its id. user_id is required (22004); patient_id is required for patient_* and prescription_* actions (22004); occurred_at more than vitaluxe_security.phi_future_skew ahead is refused (22023).';
+
+CREATE FUNCTION security.seal_audit_chain() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'vlx_seal_audit_chain'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security.seal_audit_chain() IS
+    'Appends the committed, not yet sealed audit_logs and security_events rows to security.audit_chain; waits for a concurrent sealer. Returns the rows sealed.';
+
+CREATE FUNCTION security.verify_audit_chain(
+        OUT intact boolean, OUT rows_checked bigint, OUT first_broken_id bigint)
+    AS 'MODULE_PATHNAME', 'vlx_verify_audit_chain'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security.verify_audit_chain() IS
+    'Seals, then walks security.audit_chain from its anchor: recomputes every row''s canonical hash and every link. first_broken_id: id (in audit_logs or security_events) of the first changed, deleted or unchained row; NULL when intact.';
+
+CREATE FUNCTION security.purge_audit_before(before timestamptz) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'vlx_purge_audit_before'
+    LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security.purge_audit_before(timestamptz) IS
+    'Retention: deletes audit_logs rows that occurred before the given time (sealing first); their chain entries stay as purged links and the fully purged chain prefix is folded into security.audit_chain_anchor, so the rest still verifies. Returns the rows deleted.';
+
+CREATE FUNCTION security.phi_accessed_patients(user_id uuid, "from" timestamptz, "to" timestamptz)
+    RETURNS TABLE (patient_id uuid, practice_id uuid, accesses bigint,
+                   first_access timestamptz, last_access timestamptz, actions text[])
+    AS 'MODULE_PATHNAME', 'vlx_phi_accessed_patients'
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security.phi_accessed_patients(uuid, timestamptz, timestamptz) IS
+    'Review accessed records: one row per patient whose PHI the user touched in [from, to): practice, accesses, first and last access, actions.';
+
+CREATE FUNCTION security.export_user_audit(user_id uuid, "from" timestamptz, "to" timestamptz)
+    RETURNS SETOF jsonb
+    AS 'MODULE_PATHNAME', 'vlx_export_user_audit'
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security.export_user_audit(uuid, timestamptz, timestamptz) IS
+    'Evidence export: one JSON document per audit_logs row of the user in [from, to), in id order, with its row_hash and, once sealed, its chain position and link (hex).';
+
+-- ---------------------------------------------------------------------------------
+-- PHI anomaly events with their running state (the de-dup counters).
+CREATE VIEW security.phi_events WITH (security_invoker = true) AS
+SELECT e.id, e.event_type, e.severity, e.priority, e.user_id, e.email, e.occurred_at, e.attempt_count,
+       e.status, e.disposition, e.details,
+       s.access_count, s.first_access, s.last_access
+  FROM security.security_events AS e
+  JOIN security.phi_event_state AS s ON s.event_id = e.id
+ ORDER BY e.id;
+COMMENT ON VIEW security.phi_events IS
+    'PHI anomaly events with their running count and first/last access (security.phi_event_state).';

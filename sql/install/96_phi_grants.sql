@@ -1,0 +1,13 @@
+-- vitaluxe_security install script, part 96: privileges of the PHI audit functions
+-- (after part 90 revoked EXECUTE from PUBLIC on every function).
+GRANT EXECUTE ON FUNCTION
+    security.log_phi_access(uuid, uuid, text, text, text, uuid, uuid, inet, jsonb, timestamptz)
+    TO security_app, security_admin;
+GRANT EXECUTE ON FUNCTION
+    security.verify_audit_chain(),
+    security.seal_audit_chain(),
+    security.purge_audit_before(timestamptz),
+    security.phi_accessed_patients(uuid, timestamptz, timestamptz),
+    security.export_user_audit(uuid, timestamptz, timestamptz)
+    TO security_admin;
+GRANT SELECT ON security.phi_events TO security_admin;

@@ -1,0 +1,6 @@
+\set u random(1, 1000)
+\set p random(1, 1000000)
+INSERT INTO security.audit_logs (user_id, action, entity_type, patient_id, practice_id)
+SELECT ('b0000000-0000-0000-0000-' || lpad(:u::text, 12, '0'))::uuid, 'patient_viewed', 'patient',
+       ('00000000-0000-0000-0000-' || lpad((:p + g)::text, 12, '0'))::uuid, '00000000-0000-0000-0001-000000000001'
+  FROM generate_series(1, 100) AS g;

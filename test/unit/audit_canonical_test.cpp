@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include "core/audit/canonical.hpp"
+
+using namespace vlx::core;
+using namespace vlx::core::audit;
+
+TEST(CanonicalRow, EncodingIsTypedAndLengthPrefixed) {
+    CanonicalRow r("audit_logs");
+    r.integer(1).null().bytes(ByteView("ab"));
+    const std::string expected = std::string("vlx-chain-v1\0audit_logs\0", 24) +
+                                 std::string("\x01\0\0\0\0\0\0\0\x01", 9) + std::string("\0", 1) +
+                                 std::string("\x02\0\0\0\x02" "ab", 7);
+    EXPECT_EQ(r.encoding(), expected);
+}
+
+TEST(CanonicalRow, ShiftedColumnsDiffer) {
+    CanonicalRow a("t"), b("t");
+    a.bytes(ByteView("ab")).bytes(ByteView("c"));
+    b.bytes(ByteView("a")).bytes(ByteView("bc"));
+    EXPECT_NE(a.digest(), b.digest());
+    CanonicalRow n("t"), e("t");
+    n.null();
+    e.bytes(ByteView(""));
+    EXPECT_NE(n.digest(), e.digest());
+    CanonicalRow t1("audit_logs"), t2("security_events");
+    EXPECT_NE(t1.digest(), t2.digest());
+}
+
+TEST(Chain, LinkIsSha256OfPreviousAndRowHash) {
+    Sha256Digest prev = genesis();
+    Sha256Digest row = sha256(ByteView("row"));
+    std::string cat(reinterpret_cast<const char*>(prev.data()), 32);
+    cat.append(reinterpret_cast<const char*>(row.data()), 32);
+    EXPECT_EQ(chain_link(prev, row), sha256(ByteView(cat)));
+    EXPECT_EQ(to_hex(genesis()), std::string(64, '0'));
+}
+
+TEST(Chain, WalkerFindsChangedDeletedAndRelinkedEntries) {
+    std::vector<ChainEntry> entries;
+    Sha256Digest link = genesis();
+    for (int i = 0; i < 5; ++i) {
+        ChainEntry e;
+        e.stored_row_hash = sha256(ByteView(std::string(1, char('a' + i))));
+        e.actual_row_hash = e.stored_row_hash;
+        link = chain_link(link, e.stored_row_hash);
+        e.stored_link = link;
+        entries.push_back(e);
+    }
+    auto first_broken = [](std::vector<ChainEntry> es) {
+        ChainWalker w(genesis());
+        for (std::size_t i = 0; i < es.size(); ++i)
+            if (!w.step(es[i])) return static_cast<int>(i);
+        return -1;
+    };
+    EXPECT_EQ(first_broken(entries), -1);
+    auto changed = entries;
+    changed[2].actual_row_hash[0] ^= 1;
+    EXPECT_EQ(first_broken(changed), 2);
+    auto deleted = entries;
+    deleted[3].row_present = false;
+    EXPECT_EQ(first_broken(deleted), 3);
+    auto relinked = entries;  // the chain entry itself rewritten
+    relinked[1].stored_row_hash[5] ^= 1;
+    relinked[1].actual_row_hash = relinked[1].stored_row_hash;
+    EXPECT_EQ(first_broken(relinked), 1);
+}
