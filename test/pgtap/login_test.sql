@@ -76,17 +76,17 @@ SELECT is(array_agg(p.oid::regprocedure::text ORDER BY 1), NULL,
  WHERE p.pronamespace = 'security'::regnamespace AND a.grantee = 0;
 
 -- ---------------------------------------------------------------------------------
--- Grants: security_app calls exactly the three login functions and, for PHI columns,
--- encrypt and the decrypting views' function; security_admin the admin actions and the
--- outbox.
+-- Grants: security_app calls exactly the three login functions, log_phi_access (the PHI
+-- audit trail) and, for PHI columns, encrypt and the decrypting views' function;
+-- security_admin the admin actions and the outbox.
 SELECT results_eq(
     $$SELECT p.proname::text COLLATE "default" FROM pg_proc p
        WHERE p.pronamespace = 'security'::regnamespace AND p.prosecdef
          AND has_function_privilege('security_app', p.oid, 'EXECUTE')
        ORDER BY 1$$,
     $$VALUES ('check_login'), ('decrypt_protected'), ('decrypt_protected'), ('encrypt'), ('encrypt'),
-             ('record_failed_login'), ('record_successful_login')$$,
-    'security_app can execute exactly check_login, record_failed_login, record_successful_login, encrypt and decrypt_protected');
+             ('log_phi_access'), ('record_failed_login'), ('record_successful_login')$$,
+    'security_app can execute exactly check_login, record_failed_login, record_successful_login, log_phi_access, encrypt and decrypt_protected');
 SELECT ok(NOT has_function_privilege('security_app', p, 'EXECUTE'), format('security_app cannot execute %s', p))
   FROM unnest(ARRAY['security.unlock_account(text,text)', 'security.lock_account(text,text,text,timestamptz)',
                     'security.block_ip(cidr,text,timestamptz)', 'security.unblock_ip(cidr,text)',
