@@ -7,7 +7,9 @@
 #include "core/login/lockout_policy.hpp"
 #include "pg/datum.hpp"
 #include "pg/events.hpp"
+#include "pg/login/direct_read.hpp"
 #include "pg/login/login_store.hpp"
+#include "pg/login/protection_cache.hpp"
 #include "pg/login/verdict.hpp"
 #include "pg/spi.hpp"
 
@@ -71,11 +73,14 @@ std::string details_json(std::initializer_list<std::pair<const char*, std::strin
 VLX_FUNCTION(vlx_check_login) {
     const auto [email, ip, user_agent, now, policy] = attempt_args(fcinfo, false);
 
-    // A read: no lock, one statement (blocks and lockdown come from the backend's cache).
-    spi::Connection connection;
-    const login::Observation seen = login::observe(email, ip, now, policy, login::Read::Verdict);
-    connection.finish();
-    return login::verdict_datum(fcinfo, verdict_for(seen.context, seen.account, now, policy));
+    // A read: no lock, no executor: two index probes (login/direct_read.cpp); blocks and
+    // lockdown come from the backend's cache, the directory only during a lockdown.
+    const auto account = login::read_account_state(email, now, policy);
+    login::Context context;
+    context.ip_blocked = login::ip_blocked(ip, now);
+    context.app_offline = login::app_offline();
+    if (context.app_offline) context.is_admin = login::is_admin(email);
+    return login::verdict_datum(fcinfo, verdict_for(context, account, now, policy));
 }
 
 // security.record_failed_login(email text, ip inet, user_agent text) -> security.login_verdict

@@ -79,22 +79,19 @@ void lock_address_key(Datum ip) {
 
 Observation observe(const std::string& email, std::optional<Datum> ip, std::int64_t now,
                     const core::login::Policy& policy, Read read) {
-    const bool lean_read = read == Read::Verdict;
     const bool with_ip = read == Read::Failure && ip.has_value();
     // One statement: the account's state row, the failures that count (newest first: after
     // the last reset and lockout, inside the window; the index on (email, attempted_at)
     // bounds the scan to them), the directory entry, and the address's latest failures.
-#define VLX_OBSERVE_ACCOUNT                                                                           \
-    "SELECT s.locked, s.locked_until, s.recent_lockouts, s.monitor_until, s.monitor_alerted,"           \
-    " ARRAY(SELECT a.attempted_at FROM security.failed_login_attempts a"                               \
-    "        WHERE a.email = $1"                                                                       \
-    "          AND a.attempted_at >= GREATEST($2 - $3, s.counting_since,"                    \
-    "                                         CASE WHEN s.locked AND s.locked_until <= $2 THEN s.locked_until END)" \
-    "          AND a.attempted_at > $2 - $3"                                                 \
-    "          AND a.id > coalesce(s.reset_after_id, 0) AND NOT a.during_lockout"                      \
-    "        ORDER BY a.attempted_at DESC, a.id DESC LIMIT $4)"
-    static spi::Statement full(
-        VLX_OBSERVE_ACCOUNT ","
+    static spi::Statement statement(
+        "SELECT s.locked, s.locked_until, s.recent_lockouts, s.monitor_until, s.monitor_alerted,"
+        " ARRAY(SELECT a.attempted_at FROM security.failed_login_attempts a"
+        "        WHERE a.email = $1"
+        "          AND a.attempted_at >= GREATEST($2 - $3, s.counting_since,"
+        "                                         CASE WHEN s.locked AND s.locked_until <= $2 THEN s.locked_until END)"
+        "          AND a.attempted_at > $2 - $3"
+        "          AND a.id > coalesce(s.reset_after_id, 0) AND NOT a.during_lockout"
+        "        ORDER BY a.attempted_at DESC LIMIT $4),"
         " (SELECT u.user_id FROM security.accounts u WHERE pg_catalog.lower(u.email) = $1),"
         " coalesce((SELECT u.is_admin FROM security.accounts u WHERE pg_catalog.lower(u.email) = $1), false),"
         " CASE WHEN $6 THEN ARRAY(SELECT b.email FROM security.failed_login_attempts b"
@@ -102,22 +99,11 @@ Observation observe(const std::string& email, std::optional<Datum> ip, std::int6
         "        ORDER BY b.attempted_at DESC LIMIT $7) END"
         " FROM (SELECT) AS one LEFT JOIN security.login_state s ON s.email = $1",
         {TEXTOID, TIMESTAMPTZOID, INTERVALOID, INT4OID, INETOID, BOOLOID, INT4OID});
-    // check_login's lean form: the directory matters only during a lockdown (asked apart).
-    static spi::Statement lean(
-        VLX_OBSERVE_ACCOUNT " FROM (SELECT) AS one LEFT JOIN security.login_state s ON s.email = $1",
-        {TEXTOID, TIMESTAMPTZOID, INTERVALOID, INT4OID});
-    static spi::Statement admin(
-        "SELECT coalesce((SELECT u.is_admin FROM security.accounts u WHERE pg_catalog.lower(u.email) = $1), false)",
-        {TEXTOID});
-
-    spi::Args args(lean_read ? 4 : 7);
+    spi::Args args(7);
     args.set(0, datum::make_text(email)).set(1, TimestampTzGetDatum(now)).set(2, datum::interval(policy.window));
-    args.set(3, Int32GetDatum(policy.threshold));
-    if (!lean_read) {
-        args.set(5, BoolGetDatum(with_ip)).set(6, Int32GetDatum(kIpRuleScanLimit));
-        if (ip) args.set(4, *ip);
-    }
-    spi::Rows rows = spi::execute(lean_read ? lean : full, args, SPI_OK_SELECT);
+    args.set(3, Int32GetDatum(policy.threshold)).set(5, BoolGetDatum(with_ip)).set(6, Int32GetDatum(kIpRuleScanLimit));
+    if (ip) args.set(4, *ip);
+    spi::Rows rows = spi::execute(statement, args, SPI_OK_SELECT);
 
     Observation o;
     AccountState& s = o.account;
@@ -130,17 +116,10 @@ Observation observe(const std::string& email, std::optional<Datum> ip, std::int6
         s.counted_failures = datum::to_timestamps(*v);
         std::reverse(s.counted_failures.begin(), s.counted_failures.end());  // the core wants oldest first
     }
-    if (!lean_read) {
-        o.context.user_id = rows.get(0, 7);
-        o.context.is_admin = DatumGetBool(*rows.get(0, 8));
-        if (auto v = rows.get(0, 9)) o.recent_ip_emails = datum::to_strings(*v);
-    }
+    o.context.user_id = rows.get(0, 7);
+    o.context.is_admin = DatumGetBool(*rows.get(0, 8));
+    if (auto v = rows.get(0, 9)) o.recent_ip_emails = datum::to_strings(*v);
     if (ip) add_cached_context(o.context, *ip, now);
-    if (lean_read && o.context.app_offline) {
-        spi::Args one(1);
-        one.set(0, datum::make_text(email));
-        o.context.is_admin = DatumGetBool(*spi::execute(admin, one, SPI_OK_SELECT).get(0, 1));
-    }
     return o;
 }
 
@@ -182,6 +161,18 @@ void save_account(const std::string& email, const AccountState& state, std::opti
     if (state.monitor_until) args.set(6, TimestampTzGetDatum(*state.monitor_until));
     args.set(7, BoolGetDatum(state.monitor_alerted)).set(8, TimestampTzGetDatum(now));
     spi::execute(upsert, args, SPI_OK_INSERT);
+}
+
+bool is_admin(const std::string& email) {
+    static spi::Statement admin(
+        "SELECT coalesce((SELECT u.is_admin FROM security.accounts u WHERE pg_catalog.lower(u.email) = $1), false)",
+        {TEXTOID});
+    spi::Connection connection;
+    spi::Args args(1);
+    args.set(0, datum::make_text(email));
+    const bool result = DatumGetBool(*spi::execute(admin, args, SPI_OK_SELECT).get(0, 1));
+    connection.finish();
+    return result;
 }
 
 std::int64_t last_attempt_id(const std::string& email) {

@@ -43,10 +43,10 @@ constexpr int kIpRuleScanLimit = 64;
 void lock_account_key(const std::string& email);
 void lock_address_key(Datum ip);
 
-// What a caller needs read: a verdict only (check_login: state and counted failures),
-// the account with its directory entry (success, admin actions), or also the address's
-// latest failures (record_failed_login).
-enum class Read { Verdict, Account, Failure };
+// What a caller needs read: the account with its directory entry (success, admin
+// actions), or also the address's latest failures (record_failed_login). check_login
+// reads through login/direct_read.hpp instead.
+enum class Read { Account, Failure };
 
 // Reads the account's state, its counted failures and what `read` asks for, in one
 // statement. Without an address (admin actions) the context's address facts stay false.
@@ -62,6 +62,9 @@ std::int64_t insert_attempt(const std::string& email, Datum ip, const std::optio
 void save_account(const std::string& email, const core::login::AccountState& state,
                   std::optional<std::int64_t> reset_after_id, std::optional<std::int64_t> lockout_id,
                   std::int64_t now);
+
+// Whether the directory marks the account as an admin (opens its own SPI connection).
+bool is_admin(const std::string& email);
 
 // The newest attempt id of the account (0 when none): the reset point of a success/unlock.
 std::int64_t last_attempt_id(const std::string& email);

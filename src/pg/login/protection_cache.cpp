@@ -68,6 +68,7 @@ void load() {
         {});
     static spi::Statement state("SELECT coalesce(bool_or(s.app_offline), false) FROM security.system_state s", {});
 
+    spi::Connection connection;  // nested when the caller has one: SPI allows it
     // Invalid until fully loaded: an error half-way leaves it invalid, and an invalidation
     // that arrives while we read (lock acquisition processes them) makes us load again.
     g_cache.valid = false;
@@ -90,6 +91,7 @@ void load() {
     spi::Args none(0);
     const bool offline = DatumGetBool(*spi::execute(state, none, SPI_OK_SELECT).get(0, 1));
 
+    connection.finish();
     g_cache.blocks = std::move(fresh);
     g_cache.app_offline = offline;
     g_cache.valid = g_cache.invalidations == seen;

@@ -13,8 +13,8 @@ namespace vlx::pg::login {
 // Registers the invalidation callback; called once from _PG_init.
 void register_protection_cache();
 
-// Whether `ip` (an inet Datum) lies in a block active at `now`. Needs an SPI connection
-// the first time after an invalidation.
+// Whether `ip` (an inet Datum) lies in a block active at `now`. After an invalidation the
+// first call reloads the cache through SPI (its own connection, nested if need be).
 bool ip_blocked(Datum ip, std::int64_t now);
 
 // Whether an emergency lockdown is on.
