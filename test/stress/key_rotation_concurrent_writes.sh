@@ -59,7 +59,7 @@ kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 ROTATION_DONE_WHILE_APP_RAN=$(kill -0 "$BENCH" 2>/dev/null && echo t || echo f)
 wait "$BENCH" || { echo "FAIL - pgbench failed"; cat "$WORK/pgbench.out"; FAILED=1; }
-echo "rotation took $(echo "$END - $START" | bc) s while the application wrote"
+echo "rotation took $(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.2f", b - a }') s while the application wrote"
 grep -E "^(number of transactions actually processed|number of failed|latency average|tps)" "$WORK/pgbench.out" || true
 
 check "rotation finished while the application was still writing" "t" "$ROTATION_DONE_WHILE_APP_RAN"

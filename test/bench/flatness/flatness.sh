@@ -36,7 +36,7 @@ burst() {
         echo "burst: accesses $(( (i - 1) * 1000 + 1 ))-$(( i * 1000 )): mean latency $l ms"
     done
     psql -qAtd "$DB" -c "SELECT 'burst: events ' || count(*) || ', running count ' || max(access_count) FROM security.phi_events"
-    echo "burst: first 1000 $first ms, last 1000 $last ms, ratio $(echo "scale=3; $last / $first" | bc)"
+    echo "burst: first 1000 $first ms, last 1000 $last ms, ratio $(awk -v a="$first" -v b="$last" 'BEGIN { printf "%.3f", b / a }')"
 }
 
 build_log() {  # rows
