@@ -190,58 +190,7 @@ SELECT g.day,
 COMMENT ON VIEW security.phi_access IS
     'Security -> PHI Access: one row per user per day (session TimeZone) of security.audit_logs: records, distinct patients, practices touched, off-hours records (local time in the account''s time zone, else vitaluxe_security.timezone, else the session''s TimeZone, within vitaluxe_security.unusual_hours; 0 when that setting is empty) and open phi_* anomaly events of that user that day.';
 
--- ---------------------------------------------------------------------------------
-CREATE VIEW security.phi_user_baseline WITH (security_invoker = true) AS
-WITH params AS (
-    SELECT security.now()::date AS today,
-           coalesce(nullif(current_setting('vitaluxe_security.phi_baseline_sigma', true), ''),
-                    '3')::numeric AS sigma,
-           coalesce(nullif(current_setting('vitaluxe_security.phi_baseline_min_days', true), ''),
-                    '7')::integer AS min_days
-), daily AS (
-    SELECT l.user_id,
-           l.occurred_at::date          AS day,
-           count(DISTINCT l.patient_id) AS patients
-      FROM security.audit_logs AS l
-     CROSS JOIN params
-     WHERE l.user_id IS NOT NULL
-       AND l.patient_id IS NOT NULL
-       AND l.occurred_at >= (params.today - 30)::timestamptz
-       AND l.occurred_at < (params.today + 1)::timestamptz
-     GROUP BY l.user_id, l.occurred_at::date
-), history AS (
-    SELECT d.user_id,
-           count(*)                 AS days_of_history,
-           avg(d.patients)          AS mean,
-           stddev_pop(d.patients)   AS stddev
-      FROM daily AS d
-     CROSS JOIN params
-     WHERE d.day < params.today
-     GROUP BY d.user_id
-), today AS (
-    SELECT d.user_id, d.patients
-      FROM daily AS d
-     CROSS JOIN params
-     WHERE d.day = params.today
-)
-SELECT coalesce(h.user_id, t.user_id)                       AS user_id,
-       acc.email,
-       coalesce(h.days_of_history, 0)                       AS days_of_history,
-       round(h.mean, 2)                                     AS mean_daily_patients,
-       round(h.stddev, 2)                                   AS stddev_daily_patients,
-       round(h.mean + params.sigma * h.stddev, 2)           AS threshold,
-       coalesce(t.patients, 0)                              AS today_patients,
-       coalesce(h.days_of_history >= params.min_days
-                AND coalesce(t.patients, 0) > h.mean + params.sigma * h.stddev,
-                false)                                      AS above_baseline
-  FROM history AS h
-  FULL JOIN today AS t ON t.user_id = h.user_id
- CROSS JOIN params
-  LEFT JOIN security.accounts AS acc ON acc.user_id = coalesce(h.user_id, t.user_id)
- ORDER BY above_baseline DESC, today_patients DESC, user_id;
-
-COMMENT ON VIEW security.phi_user_baseline IS
-    'Per user PHI baseline: over the 30 days before today (security.now(), session TimeZone), the days with patient access, the mean and population standard deviation of distinct patients per such day, threshold = mean + vitaluxe_security.phi_baseline_sigma x stddev, today''s distinct patients, and above_baseline (today above the threshold with at least vitaluxe_security.phi_baseline_min_days, default 7, days of history).';
+-- security.phi_user_baseline is defined in part 55, over the rollup the native rule keeps.
 
 -- ---------------------------------------------------------------------------------
 CREATE VIEW security.active_sessions_tab WITH (security_invoker = true) AS

@@ -3,7 +3,7 @@
 -- rule agree exactly: the same local days (the account's time zone, else
 -- vitaluxe_security.timezone, else TimeZone), the same 30 days before today, the same
 -- days with access, mean and population stddev, and the same "above" test.
-CREATE OR REPLACE VIEW security.phi_user_baseline WITH (security_invoker = true) AS
+CREATE VIEW security.phi_user_baseline WITH (security_invoker = true) AS
 WITH params AS (
     SELECT security.now() AS t,
            coalesce(nullif(current_setting('vitaluxe_security.phi_baseline_sigma', true), ''),
