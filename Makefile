@@ -20,10 +20,8 @@ DATA         = control/$(EXTNAME).control
 
 REGRESS      = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=.
-CONTRIB_TESTDB = vlx_regress
 ISOLATION    = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/results
-ISOLATION_TESTDB = vlx_isolation
 
 PG_CONFIG   ?= pg_config
 PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
@@ -39,6 +37,10 @@ EXTRA_CLEAN  = $(DATA_built) test/isolation/results build $(OBJS:.o=.d)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Our own test databases (Makefile.global sets these unconditionally, so after the include).
+CONTRIB_TESTDB   = vlx_regress
+ISOLATION_TESTDB = vlx_isolation
 
 # Debian builds PostgreSQL with LLVM: PGXS also compiles every .cpp to bitcode with clang.
 override BITCODE_CXXFLAGS += -std=c++17
