@@ -4,34 +4,7 @@
 -- (vitaluxe_security.clock_offset), never by sleeping. Each scenario uses emails and
 -- addresses of its own, so the scenarios (and the other test files) do not interfere.
 
--- A verdict as one line; locked_until is shown as whole minutes from the extension's now.
-CREATE FUNCTION pg_temp.show(v security.login_verdict) RETURNS text LANGUAGE sql AS $$
-    SELECT format('%s %s until=%s captcha=%s failed=%s',
-                  CASE WHEN v.allowed THEN 'allowed' ELSE 'denied' END, v.reason,
-                  CASE WHEN v.locked_until IS NULL THEN '-'
-                       ELSE round(extract(epoch FROM v.locked_until - security.now()) / 60) || 'min' END,
-                  v.captcha_required, v.failed_attempts)
-$$;
--- n failed logins in one transaction (one clock reading), one verdict line each.
-CREATE FUNCTION pg_temp.fail(e text, ip inet, n int DEFAULT 1) RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
-    FOR i IN 1..n LOOP
-        RETURN NEXT i || ': ' || pg_temp.show(security.record_failed_login(e, ip, 'regress-agent'));
-    END LOOP;
-END $$;
-CREATE FUNCTION pg_temp.check(e text, ip inet) RETURNS text LANGUAGE sql AS $$
-    SELECT pg_temp.show(security.check_login(e, ip))
-$$;
--- SQLSTATE and message of a statement that may fail.
-CREATE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    r text;
-BEGIN
-    EXECUTE format('SELECT (%s)::text', q) INTO r;
-    RETURN 'returned ' || coalesce(r, 'NULL');
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/helpers/login_helpers.psql
 
 -- ============================================================================
 -- 1. Five failures within 15 minutes lock for 30 minutes (an unknown email).

@@ -2,31 +2,7 @@
 -- unblock_ip) and the section 2 machinery around events (resolve_event, the notification
 -- outbox). Every admin action records its actor.
 
-CREATE FUNCTION pg_temp.show(v security.login_verdict) RETURNS text LANGUAGE sql AS $$
-    SELECT format('%s %s until=%s captcha=%s failed=%s',
-                  CASE WHEN v.allowed THEN 'allowed' ELSE 'denied' END, v.reason,
-                  CASE WHEN v.locked_until IS NULL THEN '-'
-                       ELSE round(extract(epoch FROM v.locked_until - security.now()) / 60) || 'min' END,
-                  v.captcha_required, v.failed_attempts)
-$$;
-CREATE FUNCTION pg_temp.fail(e text, ip inet, n int DEFAULT 1) RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
-    FOR i IN 1..n LOOP
-        RETURN NEXT i || ': ' || pg_temp.show(security.record_failed_login(e, ip, 'regress-agent'));
-    END LOOP;
-END $$;
-CREATE FUNCTION pg_temp.check(e text, ip inet) RETURNS text LANGUAGE sql AS $$
-    SELECT pg_temp.show(security.check_login(e, ip))
-$$;
-CREATE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    r text;
-BEGIN
-    EXECUTE format('SELECT (%s)::text', q) INTO r;
-    RETURN 'returned ' || coalesce(r, 'NULL');
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/helpers/login_helpers.psql
 
 -- Admin actions are stamped with the actor the application sets.
 SET vitaluxe_security.actor = 'regress_admin';

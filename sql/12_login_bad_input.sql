@@ -2,16 +2,7 @@
 -- outbox: each a clear ERROR with its SQLSTATE (22004 null value, 22023 invalid
 -- parameter, 22P02 bad text), never an internal error, and the session carries on.
 
--- What arrives, as SQLSTATE and message (plpgsql catches it in a subtransaction).
-CREATE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    r text;
-BEGIN
-    EXECUTE format('SELECT (%s)::text', q) INTO r;
-    RETURN 'returned ' || coalesce(r, 'NULL');
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/helpers/login_helpers.psql
 
 -- Emails: NULL is 22004; empty, blank, longer than 254 characters (after trimming) or
 -- with a control character is 22023; exactly 254 characters is fine. Characters, not

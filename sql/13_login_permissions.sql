@@ -2,15 +2,7 @@
 -- functions and nothing else of the login path; the admin actions and the outbox need
 -- security_admin; PUBLIC gets nothing. Every admin action records its actor.
 
-CREATE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    r text;
-BEGIN
-    EXECUTE format('SELECT (%s)::text', q) INTO r;
-    RETURN 'returned ' || coalesce(r, 'NULL');
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/helpers/login_helpers.psql
 -- Same for statements without a result.
 CREATE FUNCTION pg_temp.run(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
