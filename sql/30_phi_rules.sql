@@ -135,7 +135,7 @@ SELECT '2026-02-01 14:00+00'::timestamptz + d * interval '1 day' + k * interval 
        'a0000000-0000-0000-0000-000000000006', 'patient_viewed', pg_temp.p(5000 + k), pg_temp.pr(1)
   FROM generate_series(9, 0, -1) AS d, generate_series(1, 3) AS k
  WHERE k <= 2 + d % 2;
-SELECT day, patients FROM security.phi_daily
+SELECT day, patients FROM security.phi_daily_counts
  WHERE user_id = 'a0000000-0000-0000-0000-000000000006' ORDER BY day;
 SELECT count(security.log_phi_access('a0000000-0000-0000-0000-000000000006', pg_temp.p(5000 + k), 'patient_viewed',
                                      practice_id => pg_temp.pr(1),
@@ -160,7 +160,7 @@ SET vitaluxe_security.phi_baseline_min_days = 15;
 SELECT count(security.log_phi_access('a0000000-0000-0000-0000-000000000006', pg_temp.p(5100 + g), 'patient_viewed',
                                      practice_id => pg_temp.pr(1), occurred_at => '2026-02-12 14:00+00'))
   FROM generate_series(1, 8) AS g;
-SELECT patients FROM security.phi_daily
+SELECT patients FROM security.phi_daily_counts
  WHERE user_id = 'a0000000-0000-0000-0000-000000000006' AND day = '2026-02-12';
 RESET vitaluxe_security.phi_baseline_min_days;
 SELECT count(*) AS baseline_events FROM pg_temp.ev WHERE event_type = 'phi_baseline_deviation';

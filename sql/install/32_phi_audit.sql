@@ -2,19 +2,16 @@
 -- audit chain (SPEC section 3).  Native code: src/pg/phi/, rules in src/core/phi/ and
 -- src/core/audit/.
 --
--- Insert path of security.audit_logs (README "PHI access auditing"):
---   BEFORE INSERT, per row (native, no SPI): validates the row and sets row_hash, the
---     SHA-256 of the row's canonical encoding;
---   AFTER INSERT, per statement with the transition table (native): the four rules over
---     the whole statement as a set, with per-user state (rate buckets, daily rollup,
---     open events) read and written with one prepared statement each, and the new rows
---     queued for sealing;
---   sealing: a sealer that gets the advisory lock without waiting (else skips) appends
---     committed-but-unsealed rows to security.audit_chain in seal order.
+-- Insert path of security.audit_logs (README "PHI access auditing"): one AFTER INSERT
+-- trigger per statement with the transition table (native). It validates and hashes the
+-- new rows (SHA-256 of the canonical encoding), then judges the four rules as a set:
+--   preloaded: over shared memory (per-user rule state in a fixed hash), the hashes into
+--     the shared seal ring; no table row per audit row;
+--   otherwise: over the rule-state tables below (read and written with one prepared
+--     statement each), the hashes into security.audit_seal_queue.
+-- Sealing: a sealer that gets the advisory lock without waiting (else skips) appends
+-- committed-but-unsealed rows to security.audit_chain in seal order.
 
-ALTER TABLE security.audit_logs ADD COLUMN row_hash bytea;
-COMMENT ON COLUMN security.audit_logs.row_hash IS
-    'SHA-256 of the row''s canonical encoding, set on insert (never by the writer)';
 ALTER TABLE security.security_events ADD COLUMN row_hash bytea;
 COMMENT ON COLUMN security.security_events.row_hash IS
     'SHA-256 of the canonical encoding of the immutable columns (not the triage workflow columns status, disposition, notes, incident_id, resolved_at, resolved_by), set on insert';
@@ -91,15 +88,25 @@ COMMENT ON TABLE security.audit_chain_anchor IS
 CREATE TABLE security.audit_seal_queue (
     source      smallint    NOT NULL,
     row_id      bigint      NOT NULL,
+    row_hash    bytea,
     PRIMARY KEY (source, row_id)
 );
 COMMENT ON TABLE security.audit_seal_queue IS
-    'Rows inserted but not sealed yet; the sealer moves the committed ones into security.audit_chain.';
+    'Rows inserted but not sealed yet (without shared_preload_libraries, and security_events): the sealer moves the committed ones into security.audit_chain. row_hash: the audit_logs row''s hash computed at insert (security_events rows carry theirs).';
+
+CREATE TABLE security.audit_seal_state (
+    id          integer     PRIMARY KEY DEFAULT 1,
+    horizon     xid8        NOT NULL,
+    CONSTRAINT audit_seal_state_single CHECK (id = 1)
+);
+COMMENT ON TABLE security.audit_seal_state IS
+    'The oldest transaction that was running when the last seal read the shared ring: after the ring lost items (a restart, a crash reset, a full ring) the sealer rescans the audit_logs rows written since then.';
 
 -- ---------------------------------------------------------------------------------
 -- Triggers (native).
 CREATE FUNCTION security._audit_row_hash() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'vlx_audit_row_hash' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'vlx_audit_row_hash' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION security._phi_after_insert() RETURNS trigger
     AS 'MODULE_PATHNAME', 'vlx_phi_after_insert' LANGUAGE C
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -117,16 +124,14 @@ CREATE FUNCTION security._audit_enqueue() RETURNS trigger
 CREATE FUNCTION security._audit_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'vlx_audit_guard' LANGUAGE C;
 COMMENT ON FUNCTION security._audit_row_hash() IS
-    'Trigger: BEFORE INSERT per row on audit_logs / security_events: validates an audit row and sets row_hash.';
+    'Trigger: BEFORE INSERT per row on security_events: sets row_hash.';
 COMMENT ON FUNCTION security._phi_after_insert() IS
-    'Trigger: AFTER INSERT per statement on audit_logs: the PHI rules over the transition table, rule state, seal queue.';
+    'Trigger: AFTER INSERT per statement on audit_logs: validates and hashes the new rows, the PHI rules over the transition table (shared memory when preloaded, else the rule-state tables), the rows to the seal ring or queue.';
 COMMENT ON FUNCTION security._audit_enqueue() IS
     'Trigger: AFTER INSERT per statement on security_events: queues the new rows for sealing.';
 COMMENT ON FUNCTION security._audit_guard() IS
     'Trigger: refuses UPDATE, DELETE and TRUNCATE of chained tables (security_events: only the triage columns may change), except inside the extension''s retention and sealing functions.';
 
-CREATE TRIGGER audit_logs_a_row_hash BEFORE INSERT ON security.audit_logs
-    FOR EACH ROW EXECUTE FUNCTION security._audit_row_hash();
 CREATE TRIGGER audit_logs_phi_rules AFTER INSERT ON security.audit_logs
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION security._phi_after_insert();
@@ -209,12 +214,48 @@ COMMENT ON FUNCTION security.export_user_audit(uuid, timestamptz, timestamptz) I
 
 -- ---------------------------------------------------------------------------------
 -- PHI anomaly events with their running state (the de-dup counters).
+CREATE FUNCTION security._phi_shared_events(
+        OUT event_id bigint, OUT access_count bigint, OUT first_access timestamptz, OUT last_access timestamptz)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'vlx_phi_shared_events'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security._phi_shared_events() IS
+    'The running counts of the open PHI events in shared memory (preloaded; none otherwise): newer than security.phi_event_state, which they reach every 1000 accesses and when the event is superseded.';
+
+CREATE FUNCTION security._phi_shared_days(OUT user_id uuid, OUT day date, OUT patients bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'vlx_phi_shared_days'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security._phi_shared_days() IS
+    'Distinct patients per user of the current local day in shared memory (preloaded; none otherwise); security.phi_daily gets the day when the user''s next day starts.';
+
+CREATE FUNCTION security.phi_shared_state(
+        OUT users bigint, OUT users_capacity bigint, OUT users_refused bigint,
+        OUT ring bigint, OUT ring_capacity bigint, OUT ring_dropped bigint, OUT bytes bigint)
+    AS 'MODULE_PATHNAME', 'vlx_phi_shared_state'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION security.phi_shared_state() IS
+    'Shared memory of the PHI path (bounded, fixed at start): users with state / capacity / first accesses refused because it was full (judged on the tables instead), unsealed rows in the seal ring / capacity / dropped (found again by a rescan), bytes. All NULL without shared_preload_libraries.';
+
+-- Distinct patients per user per local day: the rollup, with the current days from
+-- shared memory where it is newer.
+CREATE VIEW security.phi_daily_counts WITH (security_invoker = true) AS
+SELECT coalesce(l.user_id, d.user_id) AS user_id, coalesce(l.day, d.day) AS day,
+       GREATEST(l.patients, d.patients)::bigint AS patients
+  FROM security.phi_daily AS d
+  FULL JOIN security._phi_shared_days() AS l ON l.user_id = d.user_id AND l.day = d.day;
+COMMENT ON VIEW security.phi_daily_counts IS
+    'Distinct patients per user per local day (the baseline rule''s rollup security.phi_daily, with the current days of shared memory when preloaded).';
+
 CREATE VIEW security.phi_events WITH (security_invoker = true) AS
 SELECT e.id, e.event_type, e.severity, e.priority, e.user_id, e.email, e.occurred_at, e.attempt_count,
        e.status, e.disposition, e.details,
-       s.access_count, s.first_access, s.last_access
+       GREATEST(s.access_count, l.access_count) AS access_count,
+       LEAST(s.first_access, l.first_access) AS first_access,
+       GREATEST(s.last_access, l.last_access) AS last_access
   FROM security.security_events AS e
   JOIN security.phi_event_state AS s ON s.event_id = e.id
+  LEFT JOIN security._phi_shared_events() AS l ON l.event_id = e.id
  ORDER BY e.id;
 COMMENT ON VIEW security.phi_events IS
-    'PHI anomaly events with their running count and first/last access (security.phi_event_state).';
+    'PHI anomaly events with their running count and first/last access (security.phi_event_state, and the newer counts in shared memory when preloaded).';

@@ -22,7 +22,7 @@ WITH params AS (
 ), users AS (
     SELECT u.user_id,
            (params.t AT TIME ZONE coalesce(zones.name, default_tz.tz))::date AS today
-      FROM (SELECT DISTINCT d.user_id FROM security.phi_daily AS d) AS u
+      FROM (SELECT DISTINCT d.user_id FROM security.phi_daily_counts AS d) AS u
      CROSS JOIN params
      CROSS JOIN default_tz
       LEFT JOIN security.accounts AS a ON a.user_id = u.user_id
@@ -33,13 +33,13 @@ WITH params AS (
            avg(d.patients)          AS mean,
            stddev_pop(d.patients)   AS stddev
       FROM users AS u
-      JOIN security.phi_daily AS d
+      JOIN security.phi_daily_counts AS d
         ON d.user_id = u.user_id AND d.day >= u.today - 30 AND d.day < u.today
      GROUP BY u.user_id
 ), today AS (
     SELECT u.user_id, d.patients::bigint AS patients
       FROM users AS u
-      JOIN security.phi_daily AS d ON d.user_id = u.user_id AND d.day = u.today
+      JOIN security.phi_daily_counts AS d ON d.user_id = u.user_id AND d.day = u.today
 )
 SELECT coalesce(h.user_id, t.user_id)                       AS user_id,
        acc.email,

@@ -116,3 +116,8 @@ CREATE TRIGGER blocked_ips_protection_changed
 CREATE TRIGGER system_state_protection_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON security.system_state
     FOR EACH STATEMENT EXECUTE FUNCTION security._protection_changed();
+
+-- The PHI path caches accounts per backend: any change to security.accounts invalidates it.
+CREATE TRIGGER accounts_phi_cache_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON security.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION security._protection_changed();

@@ -11,3 +11,8 @@ GRANT EXECUTE ON FUNCTION
     security.export_user_audit(uuid, timestamptz, timestamptz)
     TO security_admin;
 GRANT SELECT ON security.phi_events TO security_admin;
+-- What the views read from shared memory (security_invoker views: their readers call them).
+GRANT EXECUTE ON FUNCTION
+    security._phi_shared_events(), security._phi_shared_days(), security.phi_shared_state()
+    TO security_admin;
+GRANT SELECT ON security.phi_daily_counts TO security_admin;

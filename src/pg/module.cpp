@@ -3,6 +3,8 @@
 
 #include "pg/login/protection_cache.hpp"
 #include "pg/module.hpp"
+#include "pg/phi/rule_inputs.hpp"
+#include "pg/phi/shared_state.hpp"
 #include "pg/settings.hpp"
 
 namespace {
@@ -21,5 +23,7 @@ void _PG_init(void) {
     g_loaded_by_preload = process_shared_preload_libraries_in_progress;
     vlx::pg::settings::define_all();
     vlx::pg::login::register_protection_cache();
+    vlx::pg::phi::register_account_cache();
+    if (process_shared_preload_libraries_in_progress) vlx::pg::phi::shared::install_hooks();
 }
 }

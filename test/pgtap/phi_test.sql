@@ -2,15 +2,16 @@
 -- with the right shape and privileges, the rules fire and de-duplicate, the chain
 -- verifies and finds tampering.  Everything is rolled back.
 BEGIN;
-SELECT plan(31);
+SELECT plan(32);
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL vitaluxe_security.actor = 'pgtap';
 
 -- Shape
 SELECT has_table('security', t, format('table security.%s exists', t))
   FROM unnest(ARRAY['phi_rate_state', 'phi_daily', 'phi_daily_patients', 'phi_event_state',
-                    'audit_chain', 'audit_chain_anchor', 'audit_seal_queue']::name[]) AS t;
-SELECT has_column('security', 'audit_logs', 'row_hash', 'audit_logs.row_hash exists');
+                    'audit_chain', 'audit_chain_anchor', 'audit_seal_queue', 'audit_seal_state']::name[]) AS t;
+SELECT hasnt_column('security', 'audit_logs', 'row_hash',
+                    'audit_logs has no row_hash: the insert trigger hashes rows for the sealer, no row is rewritten');
 SELECT has_column('security', 'security_events', 'row_hash', 'security_events.row_hash exists');
 SELECT is((SELECT p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
              FROM pg_proc p WHERE p.oid = 'security.verify_audit_chain()'::regprocedure),

@@ -6,6 +6,7 @@
 #include "core/settings_catalog.hpp"
 #include "pg/datum.hpp"
 #include "pg/phi/pgx.hpp"
+#include "pg/phi/shared_state.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
 
@@ -30,38 +31,34 @@ phi::Source source_of(Relation rel) {
     return phi::Source::SecurityEvents;
 }
 
-bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
-
-// Validates an audit_logs row (bad input of SPEC §3, defined behaviour).
-void validate_audit_row(HeapTuple tuple, TupleDesc desc) {
-    call([&] {
-        bool isnull = false;
-        const Datum action = heap_getattr(tuple, SPI_fnumber(desc, "action"), desc, &isnull);
-        if (!isnull) {
-            char* a = TextDatumGetCString(action);
-            bool patient_null = false;
-            heap_getattr(tuple, SPI_fnumber(desc, "patient_id"), desc, &patient_null);
-            if (patient_null && (starts_with(a, "patient_") || starts_with(a, "prescription_")))
-                ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                                errmsg("audit_logs action \"%s\" needs a patient_id", a),
-                                errhint("Patient and prescription actions must name the patient whose PHI was accessed.")));
-        }
-        const Datum occurred = heap_getattr(tuple, SPI_fnumber(desc, "occurred_at"), desc, &isnull);
-        if (!isnull) {
-            const TimestampTz now = GetCurrentTransactionStartTimestamp() + vlx::pg::settings::clock_offset_us();
-            const std::int64_t skew = vlx::pg::settings::interval_us(Setting::PhiFutureSkew);
-            if (DatumGetTimestampTz(occurred) > now + skew)
-                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                                errmsg("audit_logs occurred_at is in the future"),
-                                errdetail("occurred_at may be at most vitaluxe_security.phi_future_skew ahead of the clock."),
-                                errhint("Check the writer's clock.")));
-        }
+// security_events UPDATE from status 'open' to anything else: the shared de-dup slot goes.
+void forget_if_closed(TriggerData* td) {
+    if (!phi::shared::available()) return;
+    TupleDesc desc = RelationGetDescr(td->tg_relation);
+    std::optional<phi::Uuid> user;
+    std::int64_t id = 0;
+    const bool closed = call([&] {
+        const int c_status = SPI_fnumber(desc, "status"), c_user = SPI_fnumber(desc, "user_id"),
+                  c_id = SPI_fnumber(desc, "id");
+        bool n1 = false, n2 = false, nu = false, ni = false;
+        Datum before = heap_getattr(td->tg_trigtuple, c_status, desc, &n1);
+        Datum after = heap_getattr(td->tg_newtuple, c_status, desc, &n2);
+        Datum u = heap_getattr(td->tg_trigtuple, c_user, desc, &nu);
+        Datum i = heap_getattr(td->tg_trigtuple, c_id, desc, &ni);
+        if (n1 || nu || ni) return false;
+        if (std::strcmp(TextDatumGetCString(before), "open") != 0) return false;
+        if (!n2 && std::strcmp(TextDatumGetCString(after), "open") == 0) return false;
+        user = phi::uuid_of(u);
+        id = DatumGetInt64(i);
+        return true;
     });
+    if (closed && user) phi::shared::forget_event(*user, id);
 }
 
 }  // namespace
 
-// BEFORE INSERT FOR EACH ROW on audit_logs and security_events: validate, set row_hash.
+// BEFORE INSERT FOR EACH ROW on security_events: set row_hash. (audit_logs rows are
+// validated and hashed by the statement trigger, which hands the hash to the sealer.)
 VLX_FUNCTION(vlx_audit_row_hash) {
     TriggerData* td = trigger_data(fcinfo, "vlx_audit_row_hash");
     if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
@@ -71,7 +68,7 @@ VLX_FUNCTION(vlx_audit_row_hash) {
     TupleDesc desc = RelationGetDescr(rel);
     const phi::Source source = source_of(rel);
     HeapTuple tuple = td->tg_trigtuple;
-    if (source == phi::Source::AuditLogs) validate_audit_row(tuple, desc);
+    if (source != phi::Source::SecurityEvents) throw Error(ErrorKind::Internal, "vlx_audit_row_hash: security_events only");
     const vlx::core::Sha256Digest digest = phi::tuple_digest(source, tuple, desc);
     // pg_restore (a superuser) brings rows back with their row_hash: when it is the right
     // one the row was judged and chained in the dumped database, and its state and chain
@@ -146,7 +143,9 @@ VLX_FUNCTION(vlx_audit_guard) {
                     "The audit trail is append-only and hash-chained, for every role including superusers.",
                     "Old rows are removed with security.purge_audit_before(timestamptz).");
     }
-    // UPDATE
+    // UPDATE. An event leaving 'open' stops absorbing accesses in shared memory (even
+    // if the update rolls back later: the next access then opens a new event).
+    if (std::strcmp(table, "security_events") == 0) forget_if_closed(td);
     if (allowed) return PointerGetDatum(td->tg_newtuple);
     if (std::strcmp(table, "security_events") == 0) {
         TupleDesc desc = RelationGetDescr(rel);

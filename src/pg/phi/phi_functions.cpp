@@ -129,7 +129,7 @@ VLX_FUNCTION(vlx_export_user_audit) {
         "         'action', l.action, 'entity_type', l.entity_type, 'entity_id', l.entity_id,"
         "         'patient_id', l.patient_id, 'practice_id', l.practice_id, 'ip_address', l.ip_address,"
         "         'details', l.details,"
-        "         'row_hash', pg_catalog.encode(l.row_hash, 'hex'),"
+        "         'row_hash', pg_catalog.encode(c.row_hash, 'hex'),"
         "         'chain_seq', c.seq,"
         "         'previous_link', pg_catalog.encode(coalesce("
         "              (SELECT p.link FROM security.audit_chain AS p WHERE p.seq = c.seq OPERATOR(pg_catalog.-) 1),"

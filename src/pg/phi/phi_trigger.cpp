@@ -1,5 +1,7 @@
 // The PHI access rules (SPEC §3): AFTER INSERT FOR EACH STATEMENT on security.audit_logs,
-// over the transition table as a set. Per statement, whatever its row count:
+// over the transition table as a set. Preloaded, the rules run over shared memory
+// (shared_path.cpp); otherwise on this file's table path, per statement whatever its
+// row count:
 //   1. lock the statement's users (advisory, per user, sorted) and read their accounts;
 //   2. one read of all their rule state (and the insert of the day's new patients);
 //   3. the rules in C++ (src/core/phi), events raised for windows not yet open;
@@ -16,6 +18,8 @@
 #include "pg/datum.hpp"
 #include "pg/events.hpp"
 #include "pg/phi/pgx.hpp"
+#include "pg/phi/rule_inputs.hpp"
+#include "pg/phi/shared_path.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
 
@@ -31,23 +35,11 @@ using phi::Uuid;
 
 namespace {
 
-struct Row {
-    std::int64_t id = 0;
-    std::int64_t t = 0;
-    std::optional<Uuid> user;
-    std::optional<Uuid> patient;
-    std::optional<Uuid> practice;
-    std::optional<Datum> ip;  // copied into the trigger's memory context
-};
+using phi::Account;
+using phi::Params;
+using phi::Row;
 
-struct Account {
-    bool known = false;
-    std::string role;
-    std::optional<Uuid> practice;
-    std::optional<std::string> email;
-    pg_tz* tz = nullptr;
-    std::string tz_name;
-};
+int rule_code(rules::Rule r) { return static_cast<int>(r); }
 
 struct Open {
     rules::OpenEvent ev;
@@ -55,136 +47,12 @@ struct Open {
     bool dirty = false;
 };
 
-struct Params {
-    int threshold;
-    std::int64_t window;
-    std::vector<std::string> exempt_roles;
-    std::optional<vlx::core::HoursWindow> hours;
-    double sigma;
-    int min_days;
-};
-
-Params read_params() {
-    Params p;
-    p.threshold = vlx::pg::settings::integer(Setting::PhiRateThreshold);
-    p.window = vlx::pg::settings::interval_us(Setting::PhiRateWindow);
-    std::string err;
-    p.exempt_roles =
-        vlx::core::parse_name_list(vlx::pg::settings::string(Setting::PhiCrossPracticeRoles), &err).value_or(
-            std::vector<std::string>{});
-    p.hours = vlx::core::parse_hours_window(vlx::pg::settings::string(Setting::UnusualHours), &err);
-    p.sigma = vlx::pg::settings::real(Setting::PhiBaselineSigma);
-    p.min_days = vlx::pg::settings::integer(Setting::PhiBaselineMinDays);
-    return p;
-}
-
-// The account's zone, else vitaluxe_security.timezone, else the TimeZone setting.
-pg_tz* resolve_tz(const std::optional<std::string>& account_tz, std::string* name) {
-    return call([&] {
-        if (account_tz && !account_tz->empty()) {
-            if (pg_tz* z = pg_tzset(account_tz->c_str())) {
-                *name = pg_get_timezone_name(z);
-                return z;
-            }
-        }
-        const char* setting = vlx::pg::settings::string(Setting::Timezone);
-        if (setting && *setting) {
-            if (pg_tz* z = pg_tzset(setting)) {
-                *name = pg_get_timezone_name(z);
-                return z;
-            }
-        }
-        *name = pg_get_timezone_name(session_timezone);
-        return session_timezone;
-    });
-}
-
-std::int64_t local_usec(std::int64_t t, pg_tz* tz) {
-    return call([&] {
-        struct pg_tm tm;
-        fsec_t fsec;
-        int tzoff = 0;
-        if (timestamp2tm(t, &tzoff, &tm, &fsec, nullptr, tz) != 0) return t;
-        return t - static_cast<std::int64_t>(tzoff) * USECS_PER_SEC;
-    });
-}
-
-std::vector<Row> read_transition_rows(TriggerData* td) {
-    std::vector<Row> rows;
-    call([&] {
-        Tuplestorestate* ts = td->tg_newtable;
-        if (!ts) elog(ERROR, "vlx_phi_after_insert needs REFERENCING NEW TABLE");
-        TupleDesc desc = RelationGetDescr(td->tg_relation);
-        const int c_id = SPI_fnumber(desc, "id"), c_t = SPI_fnumber(desc, "occurred_at"),
-                  c_user = SPI_fnumber(desc, "user_id"), c_patient = SPI_fnumber(desc, "patient_id"),
-                  c_practice = SPI_fnumber(desc, "practice_id"), c_ip = SPI_fnumber(desc, "ip_address");
-        TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-        tuplestore_rescan(ts);
-        while (tuplestore_gettupleslot(ts, true, false, slot)) {
-            Row r;
-            bool isnull = false;
-            r.id = DatumGetInt64(slot_getattr(slot, c_id, &isnull));
-            r.t = DatumGetTimestampTz(slot_getattr(slot, c_t, &isnull));
-            Datum d = slot_getattr(slot, c_user, &isnull);
-            if (!isnull) r.user = phi::uuid_of(d);
-            d = slot_getattr(slot, c_patient, &isnull);
-            if (!isnull) r.patient = phi::uuid_of(d);
-            d = slot_getattr(slot, c_practice, &isnull);
-            if (!isnull) r.practice = phi::uuid_of(d);
-            d = slot_getattr(slot, c_ip, &isnull);
-            if (!isnull) r.ip = datumCopy(d, false, -1);
-            if (!phi::take_restored(phi::Source::AuditLogs, r.id)) rows.push_back(std::move(r));
-        }
-        ExecDropSingleTupleTableSlot(slot);
-    });
-    return rows;
-}
-
-int rule_code(rules::Rule r) { return static_cast<int>(r); }
-
-std::string details_for(rules::Rule rule, const Row& row, const Params& p, const Account& acct,
-                        std::size_t patients_in_window, std::int64_t today, const rules::BaselineStats* stats) {
-    std::string j = "{\"rule\":" + datum::json_quote(rules::event_type(rule));
-    j += ",\"audit_log_id\":" + std::to_string(row.id);
-    j += ",\"first_access\":" + datum::json_quote(phi::iso_utc(row.t));
-    switch (rule) {
-        case rules::Rule::Rate:
-            j += ",\"threshold\":" + std::to_string(p.threshold);
-            j += ",\"window_seconds\":" + std::to_string(p.window / rules::kUsecPerSec);
-            j += ",\"patients_in_window\":" + std::to_string(patients_in_window);
-            break;
-        case rules::Rule::CrossPractice:
-            j += std::string(",\"unknown_user\":") + (acct.known ? "false" : "true");
-            if (acct.known) j += ",\"role\":" + datum::json_quote(acct.role);
-            if (!acct.known) j += ",\"reason\":\"user_id not in security.accounts\"";
-            break;
-        case rules::Rule::UnusualHours:
-            j += ",\"timezone\":" + datum::json_quote(acct.tz_name);
-            break;
-        case rules::Rule::Baseline: {
-            char buf[160];
-            snprintf(buf, sizeof buf, ",\"today_patients\":%lld,\"days_of_history\":%d,\"mean\":%.2f,\"stddev\":%.2f,\"threshold\":%.2f",
-                     static_cast<long long>(today), stats->days, stats->mean, stats->stddev, stats->threshold(p.sigma));
-            j += buf;
-            j += ",\"timezone\":" + datum::json_quote(acct.tz_name);
-            break;
-        }
-    }
-    return j + "}";
-}
-
 // Backend-local: seal every kSealEvery statements (amortised; verify seals anyway).
 constexpr int kSealEvery = 32;
 int g_statements_since_seal = 0;
 
-}  // namespace
-
-VLX_FUNCTION(vlx_phi_after_insert) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) throw Error(ErrorKind::Internal, "vlx_phi_after_insert must be a trigger");
-    TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-    std::vector<Row> rows = read_transition_rows(td);
-    if (rows.empty()) return PointerGetDatum(nullptr);
-    const Params p = read_params();
+// The table path: `queue` = the rows still need their seal-queue rows.
+void judge_on_tables(std::vector<Row> rows, const Params& p, bool queue) {
 
     // Judge in (user, occurred_at, id) order: a back-filled batch is replayed in time order.
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -198,6 +66,7 @@ VLX_FUNCTION(vlx_phi_after_insert) {
 
     spi::Connection conn;
     std::map<Uuid, Account> accounts;
+    std::map<Uuid, std::pair<pg_tz*, std::string>> zones;
     if (!users.empty()) {
         // 1. per-user advisory locks (sorted: no deadlock), accounts
         static spi::Statement lock_accounts(
@@ -218,10 +87,11 @@ VLX_FUNCTION(vlx_phi_after_insert) {
             a.known = DatumGetBool(*acc.get(i, 2));
             if (auto v = acc.get(i, 3)) a.role = datum::to_string(*v);
             if (auto v = acc.get(i, 4)) a.practice = phi::uuid_of(*v);
-            std::optional<std::string> tz;
-            if (auto v = acc.get(i, 5)) tz = datum::to_string(*v);
+            if (auto v = acc.get(i, 5)) a.timezone = datum::to_string(*v);
             if (auto v = acc.get(i, 6)) a.email = datum::to_string(*v);
-            a.tz = resolve_tz(tz, &a.tz_name);
+            std::string name;
+            pg_tz* z = phi::zone_of(a, &name);
+            zones[id] = {z, name};
             accounts[id] = a;
         }
     }
@@ -240,8 +110,7 @@ VLX_FUNCTION(vlx_phi_after_insert) {
         for (std::size_t i = 0; i < rows.size(); ++i) {
             const Row& r = rows[i];
             if (!r.user) continue;
-            const Account& a = accounts[*r.user];
-            der[i].local = local_usec(r.t, a.tz);
+            der[i].local = phi::local_usec(r.t, zones[*r.user].first);
             der[i].day = static_cast<std::int32_t>(rules::local_day(der[i].local));
             der[i].bucket = rules::floor_div(r.t, p.window);
             if (!r.patient) continue;
@@ -367,7 +236,7 @@ VLX_FUNCTION(vlx_phi_after_insert) {
         e.email = acct.email;
         e.ip_address = row.ip;
         e.attempt_count = rule == rules::Rule::Rate ? static_cast<int>(in_window) : 1;
-        e.details_json = details_for(rule, row, p, acct, in_window, today, stats);
+        e.details_json = phi::details_for(rule, row, p, acct, zones[*row.user].second, in_window, today, stats);
         e.occurred_at = row.t;
         const std::int64_t id = vlx::pg::events::raise(e);
         o = Open{};
@@ -377,10 +246,13 @@ VLX_FUNCTION(vlx_phi_after_insert) {
     };
 
     std::set<std::tuple<Uuid, std::int32_t, Uuid>> counted;
-    std::vector<std::optional<Datum>> queue_ids;
+    std::vector<std::optional<Datum>> queue_ids, queue_hashes;
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const Row& r = rows[i];
-        queue_ids.emplace_back(Int64GetDatum(r.id));
+        if (queue) {
+            queue_ids.emplace_back(Int64GetDatum(r.id));
+            queue_hashes.emplace_back(phi::digest_datum(r.row_hash));
+        }
         if (!r.user) continue;  // no user to judge: logged and chained only
         const Account& acct = accounts[*r.user];
         const Derived& d = der[i];
@@ -467,14 +339,14 @@ VLX_FUNCTION(vlx_phi_after_insert) {
         "              pg_catalog.unnest($12::timestamptz[]), pg_catalog.unnest($13::int8[]))"
         "           ON CONFLICT (event_id) DO UPDATE SET first_access = excluded.first_access,"
         "              last_access = excluded.last_access, access_count = excluded.access_count RETURNING 1),"
-        " q AS (INSERT INTO security.audit_seal_queue (source, row_id)"
-        "           SELECT 1, x FROM pg_catalog.unnest($14::int8[]) AS x RETURNING 1)"
+        " q AS (INSERT INTO security.audit_seal_queue (source, row_id, row_hash)"
+        "           SELECT 1, x, h FROM ROWS FROM (pg_catalog.unnest($14::int8[]), pg_catalog.unnest($15::bytea[])) AS u(x, h) RETURNING 1)"
         " SELECT (SELECT pg_catalog.count(*) FROM r), (SELECT pg_catalog.count(*) FROM d),"
         "        (SELECT pg_catalog.count(*) FROM o), (SELECT pg_catalog.count(*) FROM q)",
         {UUIDARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, UUIDARRAYOID, DATEARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
          UUIDARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,
-         INT8ARRAYOID});
-    spi::Args a3(14);
+         INT8ARRAYOID, BYTEAARRAYOID});
+    spi::Args a3(15);
     a3.set(0, phi::make_array(UUIDOID, w_ru));
     a3.set(1, phi::make_array(INT8OID, w_rb));
     a3.set(2, phi::make_array(BYTEAOID, w_rs));
@@ -489,6 +361,7 @@ VLX_FUNCTION(vlx_phi_after_insert) {
     a3.set(11, phi::make_array(TIMESTAMPTZOID, w_ol));
     a3.set(12, phi::make_array(INT8OID, w_oc));
     a3.set(13, phi::make_array(INT8OID, queue_ids));
+    a3.set(14, phi::make_array(BYTEAOID, queue_hashes));
     spi::execute(write_state, a3, SPI_OK_SELECT);
 
     // Every kSealEvery statements, and after any large statement (bulk loads seal as
@@ -498,5 +371,21 @@ VLX_FUNCTION(vlx_phi_after_insert) {
         phi::seal(false);
     }
     conn.finish();
+}
+
+}  // namespace
+
+VLX_FUNCTION(vlx_phi_after_insert) {
+    if (!CALLED_AS_TRIGGER(fcinfo)) throw Error(ErrorKind::Internal, "vlx_phi_after_insert must be a trigger");
+    TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    std::vector<Row> rows = phi::read_transition_rows(td);
+    if (rows.empty()) return PointerGetDatum(nullptr);
+    const Params p = phi::read_params();
+    std::vector<Row> leftover;
+    if (phi::judge_in_shared_memory(rows, p, RelationGetRelid(td->tg_relation), &leftover)) {
+        if (!leftover.empty()) judge_on_tables(std::move(leftover), p, false);
+    } else {
+        judge_on_tables(std::move(rows), p, true);
+    }
     return PointerGetDatum(nullptr);
 }

@@ -1,0 +1,118 @@
+#include "core/phi/shared_state.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace vlx::core::phi {
+
+void RateSlots::touch(const PatientId& patient, std::int64_t t, std::size_t cap) {
+    for (std::uint32_t i = 0; i < count; ++i) {
+        if (entries[i].patient == patient) {
+            entries[i].last_seen = std::max(entries[i].last_seen, t);
+            return;
+        }
+    }
+    if (cap == 0 || cap > kCapacity) cap = kCapacity;
+    if (count < cap) {
+        entries[count++] = RateBucket::Entry{patient, t};
+        return;
+    }
+    // Full: as RateBucket, append then drop the first oldest (the new entry only when it
+    // is strictly older than every kept one).
+    std::uint32_t oldest = 0;
+    for (std::uint32_t i = 1; i < count; ++i)
+        if (entries[i].last_seen < entries[oldest].last_seen) oldest = i;
+    if (entries[oldest].last_seen > t) return;
+    std::memmove(&entries[oldest], &entries[oldest + 1], (count - oldest - 1) * sizeof(RateBucket::Entry));
+    entries[count - 1] = RateBucket::Entry{patient, t};
+}
+
+std::size_t in_window_upper_bound(const RateSlots* previous, const RateSlots& current, std::int64_t t,
+                                  std::int64_t window) {
+    std::size_t n = 0;
+    auto add = [&](const RateSlots& b) {
+        for (std::uint32_t i = 0; i < b.count; ++i)
+            if (b.entries[i].last_seen > t - window && b.entries[i].last_seen <= t) ++n;
+    };
+    add(current);
+    if (previous) add(*previous);
+    return n;
+}
+
+std::size_t distinct_in_window(const RateSlots* previous, const RateSlots& current, std::int64_t t,
+                               std::int64_t window) {
+    std::vector<PatientId> seen;
+    seen.reserve(current.count + (previous ? previous->count : 0));
+    auto add = [&](const RateSlots& b) {
+        for (std::uint32_t i = 0; i < b.count; ++i) {
+            const auto& e = b.entries[i];
+            if (e.last_seen > t - window && e.last_seen <= t) seen.push_back(e.patient);
+        }
+    };
+    add(current);
+    if (previous) add(*previous);
+    std::sort(seen.begin(), seen.end());
+    return static_cast<std::size_t>(std::unique(seen.begin(), seen.end()) - seen.begin());
+}
+
+std::uint32_t patient_fingerprint(const PatientId& patient) {
+    // FNV-1a over the 16 bytes, then a final avalanche (murmur3 fmix32).
+    std::uint32_t h = 2166136261u;
+    for (std::uint8_t b : patient) h = (h ^ b) * 16777619u;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h == 0 ? 1 : h;
+}
+
+void DaySet::clear() {
+    std::memset(slots, 0, sizeof slots);
+    exact = 0;
+    sketched = false;
+}
+
+namespace {
+bool set_bit(std::uint32_t* bits, std::uint32_t fp) {
+    const std::uint32_t bit = fp % DaySet::kBits;
+    const std::uint32_t mask = 1u << (bit % 32);
+    const bool was_clear = (bits[bit / 32] & mask) == 0;
+    bits[bit / 32] |= mask;
+    return was_clear;
+}
+}  // namespace
+
+bool DaySet::add(const PatientId& patient) {
+    const std::uint32_t fp = patient_fingerprint(patient);
+    if (sketched) return set_bit(slots, fp);
+    std::size_t i = fp % kSlots;
+    while (slots[i] != 0) {
+        if (slots[i] == fp) return false;
+        i = (i + 1) % kSlots;
+    }
+    slots[i] = fp;
+    if (++exact <= kExactLimit) return true;
+    // Past the exact limit: turn the slots into the bitmap of every fingerprint.
+    std::vector<std::uint32_t> fps;
+    fps.reserve(exact);
+    for (std::uint32_t s : slots)
+        if (s != 0) fps.push_back(s);
+    std::memset(slots, 0, sizeof slots);
+    for (std::uint32_t f : fps) set_bit(slots, f);
+    sketched = true;
+    return true;
+}
+
+std::int64_t DaySet::estimate() const {
+    if (!sketched) return exact;
+    std::size_t zeros = 0;
+    for (std::uint32_t w : slots) zeros += 32 - static_cast<std::size_t>(__builtin_popcount(w));
+    const double m = static_cast<double>(kBits);
+    if (zeros == 0) return static_cast<std::int64_t>(m * std::log(m));
+    return static_cast<std::int64_t>(std::llround(-m * std::log(static_cast<double>(zeros) / m)));
+}
+
+}  // namespace vlx::core::phi

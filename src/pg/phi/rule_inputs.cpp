@@ -1,0 +1,279 @@
+#include "pg/phi/rule_inputs.hpp"
+
+#include <set>
+
+#include "core/error.hpp"
+#include "core/settings_catalog.hpp"
+#include "pg/datum.hpp"
+#include "pg/settings.hpp"
+#include "pg/spi.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+extern "C" {
+#include "catalog/namespace.h"
+#include "utils/inval.h"
+}
+#pragma GCC diagnostic pop
+
+namespace vlx::pg::phi {
+
+namespace rules = core::phi;
+namespace datum = pg::datum;
+using core::Error;
+using core::ErrorKind;
+using core::Setting;
+
+Params read_params() {
+    Params p;
+    p.threshold = settings::integer(Setting::PhiRateThreshold);
+    p.window = settings::interval_us(Setting::PhiRateWindow);
+    std::string err;
+    p.exempt_roles = core::parse_name_list(settings::string(Setting::PhiCrossPracticeRoles), &err)
+                         .value_or(std::vector<std::string>{});
+    p.hours = core::parse_hours_window(settings::string(Setting::UnusualHours), &err);
+    p.sigma = settings::real(Setting::PhiBaselineSigma);
+    p.min_days = settings::integer(Setting::PhiBaselineMinDays);
+    return p;
+}
+
+namespace {
+
+bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
+
+// SPEC §3 bad input, a defined behaviour each: a patient or prescription action without
+// its patient (22004), an occurred_at beyond the allowed clock skew (22023).
+void validate(const char* action, bool patient_null, std::int64_t occurred, std::int64_t now,
+              std::int64_t skew) {
+    if (patient_null && (starts_with(action, "patient_") || starts_with(action, "prescription_")))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("audit_logs action \"%s\" needs a patient_id", action),
+                        errhint("Patient and prescription actions must name the patient whose PHI was accessed.")));
+    if (occurred > now + skew)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("audit_logs occurred_at is in the future"),
+                        errdetail("occurred_at may be at most vitaluxe_security.phi_future_skew ahead of the clock."),
+                        errhint("Check the writer's clock.")));
+}
+
+// Which of `ids` the chain already holds (a superuser's pg_restore of a dumped chain).
+std::set<std::int64_t> already_chained(const std::vector<std::int64_t>& ids) {
+    std::set<std::int64_t> out;
+    if (ids.empty()) return out;
+    spi::Connection conn;
+    static spi::Statement chained(
+        "SELECT c.row_id FROM security.audit_chain AS c"
+        " WHERE c.source = 1 AND c.row_id = ANY ($1::int8[])",
+        {INT8ARRAYOID});
+    std::vector<std::optional<Datum>> arr;
+    for (auto id : ids) arr.emplace_back(Int64GetDatum(id));
+    spi::Args a(1);
+    a.set(0, make_array(INT8OID, arr));
+    spi::Rows r = spi::execute(chained, a, SPI_OK_SELECT);
+    for (std::uint64_t i = 0; i < r.size(); ++i) out.insert(DatumGetInt64(*r.get(i, 1)));
+    conn.finish();
+    return out;
+}
+
+}  // namespace
+
+std::int64_t chain_max_row_id();  // sealer.cpp
+
+std::vector<Row> read_transition_rows(TriggerData* td) {
+    std::vector<Row> rows;
+    const std::int64_t now = call([] { return GetCurrentTransactionStartTimestamp(); }) + settings::clock_offset_us();
+    const std::int64_t skew = settings::interval_us(Setting::PhiFutureSkew);
+    const auto& cols = columns(Source::AuditLogs);
+    call([&] {
+        Tuplestorestate* ts = td->tg_newtable;
+        if (!ts) elog(ERROR, "vlx_phi_after_insert needs REFERENCING NEW TABLE");
+        TupleDesc desc = RelationGetDescr(td->tg_relation);
+        std::vector<int> attnums;
+        for (const ColSpec& c : cols) attnums.push_back(SPI_fnumber(desc, c.name));
+        const int c_action = SPI_fnumber(desc, "action");
+        // positions in the canonical list
+        auto pos = [&](const char* name) {
+            for (std::size_t i = 0; i < cols.size(); ++i)
+                if (std::strcmp(cols[i].name, name) == 0) return i;
+            elog(ERROR, "canonical column %s missing", name);
+            return std::size_t(0);
+        };
+        const std::size_t p_id = pos("id"), p_t = pos("occurred_at"), p_user = pos("user_id"),
+                          p_patient = pos("patient_id"), p_practice = pos("practice_id"), p_ip = pos("ip_address");
+        const TransactionId xid = GetCurrentTransactionId();
+        TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+        std::vector<std::optional<Datum>> values(cols.size());
+        tuplestore_rescan(ts);
+        while (tuplestore_gettupleslot(ts, true, false, slot)) {
+            for (std::size_t i = 0; i < cols.size(); ++i) {
+                bool isnull = false;
+                Datum d = slot_getattr(slot, attnums[i], &isnull);
+                values[i] = isnull ? std::nullopt : std::optional<Datum>(d);
+            }
+            Row r;
+            r.id = DatumGetInt64(*values[p_id]);
+            r.t = DatumGetTimestampTz(*values[p_t]);
+            if (values[p_user]) r.user = uuid_of(*values[p_user]);
+            if (values[p_patient]) r.patient = uuid_of(*values[p_patient]);
+            if (values[p_practice]) r.practice = uuid_of(*values[p_practice]);
+            if (values[p_ip]) r.ip = datumCopy(*values[p_ip], false, -1);
+            bool action_null = false;
+            Datum action = slot_getattr(slot, c_action, &action_null);
+            if (!action_null) validate(TextDatumGetCString(action), !r.patient, r.t, now, skew);
+            r.row_hash = row_digest(Source::AuditLogs, values);
+            r.xid = xid;
+            rows.push_back(std::move(r));
+        }
+        ExecDropSingleTupleTableSlot(slot);
+    });
+    // Identity ids grow, so new rows lie above what the chain holds; a row at or below
+    // it is either a restore (a superuser's COPY with the dumped ids) or an insert that
+    // lost a race with a sealer: only those are looked up.
+    bool is_super = call([] { return superuser(); });
+    if (is_super && !rows.empty()) {
+        const std::int64_t max_sealed = chain_max_row_id();
+        std::vector<std::int64_t> low;
+        for (const Row& r : rows)
+            if (r.id <= max_sealed) low.push_back(r.id);
+        if (!low.empty()) {
+            const std::set<std::int64_t> restored = already_chained(low);
+            if (!restored.empty())
+                rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const Row& r) { return restored.count(r.id) > 0; }),
+                           rows.end());
+        }
+    }
+    return rows;
+}
+
+// ---- accounts --------------------------------------------------------------------------
+
+namespace {
+
+struct AccountCache {
+    std::map<Uuid, Account> entries;
+    Oid accounts_oid = InvalidOid;
+    std::uint64_t invalidations = 0;
+};
+AccountCache g_accounts;
+constexpr std::size_t kAccountCacheMax = 20000;
+
+void on_relcache(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == g_accounts.accounts_oid) {
+        g_accounts.entries.clear();
+        ++g_accounts.invalidations;
+    }
+}
+
+}  // namespace
+
+void register_account_cache() { CacheRegisterRelcacheCallback(on_relcache, Datum(0)); }
+
+std::map<Uuid, Account> accounts_of(const std::vector<Uuid>& users) {
+    std::map<Uuid, Account> out;
+    if (g_accounts.accounts_oid == InvalidOid)
+        g_accounts.accounts_oid = call([] {
+            return get_relname_relid("accounts", get_namespace_oid("security", false));
+        });
+    std::vector<Uuid> missing;
+    for (const Uuid& u : users) {
+        auto it = g_accounts.entries.find(u);
+        if (it != g_accounts.entries.end()) out[u] = it->second;
+        else missing.push_back(u);
+    }
+    if (missing.empty()) return out;
+    const std::uint64_t seen = g_accounts.invalidations;
+    spi::Connection conn;
+    static spi::Statement read(
+        "SELECT a.user_id, a.role, a.practice_id, a.timezone, a.email"
+        "  FROM security.accounts AS a WHERE a.user_id = ANY ($1::uuid[])",
+        {UUIDARRAYOID});
+    std::vector<std::optional<Datum>> arr;
+    for (const Uuid& u : missing) arr.emplace_back(uuid_datum(u));
+    spi::Args a(1);
+    a.set(0, make_array(UUIDOID, arr));
+    spi::Rows r = spi::execute(read, a, SPI_OK_SELECT);
+    std::map<Uuid, Account> found;
+    for (std::uint64_t i = 0; i < r.size(); ++i) {
+        Account acc;
+        acc.known = true;
+        if (auto v = r.get(i, 2)) acc.role = datum::to_string(*v);
+        if (auto v = r.get(i, 3)) acc.practice = uuid_of(*v);
+        if (auto v = r.get(i, 4)) acc.timezone = datum::to_string(*v);
+        if (auto v = r.get(i, 5)) acc.email = datum::to_string(*v);
+        found[uuid_of(*r.get(i, 1))] = acc;
+    }
+    conn.finish();
+    const bool cacheable = g_accounts.invalidations == seen;  // no change arrived while reading
+    if (g_accounts.entries.size() > kAccountCacheMax) g_accounts.entries.clear();
+    for (const Uuid& u : missing) {
+        Account acc = found.count(u) ? found[u] : Account{};  // unknown users are cached too
+        out[u] = acc;
+        if (cacheable) g_accounts.entries[u] = acc;
+    }
+    return out;
+}
+
+pg_tz* zone_of(const Account& account, std::string* name) {
+    return call([&] {
+        if (account.timezone && !account.timezone->empty()) {
+            if (pg_tz* z = pg_tzset(account.timezone->c_str())) {
+                *name = pg_get_timezone_name(z);
+                return z;
+            }
+        }
+        const char* setting = settings::string(Setting::Timezone);
+        if (setting && *setting) {
+            if (pg_tz* z = pg_tzset(setting)) {
+                *name = pg_get_timezone_name(z);
+                return z;
+            }
+        }
+        *name = pg_get_timezone_name(session_timezone);
+        return session_timezone;
+    });
+}
+
+std::int64_t local_usec(std::int64_t t, pg_tz* tz) {
+    return call([&] {
+        struct pg_tm tm;
+        fsec_t fsec;
+        int tzoff = 0;
+        if (timestamp2tm(t, &tzoff, &tm, &fsec, nullptr, tz) != 0) return t;
+        return t - static_cast<std::int64_t>(tzoff) * USECS_PER_SEC;
+    });
+}
+
+std::string details_for(rules::Rule rule, const Row& row, const Params& p, const Account& acct,
+                        const std::string& tz_name, std::size_t patients_in_window, std::int64_t today,
+                        const rules::BaselineStats* stats) {
+    std::string j = "{\"rule\":" + datum::json_quote(rules::event_type(rule));
+    j += ",\"audit_log_id\":" + std::to_string(row.id);
+    j += ",\"first_access\":" + datum::json_quote(iso_utc(row.t));
+    switch (rule) {
+        case rules::Rule::Rate:
+            j += ",\"threshold\":" + std::to_string(p.threshold);
+            j += ",\"window_seconds\":" + std::to_string(p.window / rules::kUsecPerSec);
+            j += ",\"patients_in_window\":" + std::to_string(patients_in_window);
+            break;
+        case rules::Rule::CrossPractice:
+            j += std::string(",\"unknown_user\":") + (acct.known ? "false" : "true");
+            if (acct.known) j += ",\"role\":" + datum::json_quote(acct.role);
+            if (!acct.known) j += ",\"reason\":\"user_id not in security.accounts\"";
+            break;
+        case rules::Rule::UnusualHours:
+            j += ",\"timezone\":" + datum::json_quote(tz_name);
+            break;
+        case rules::Rule::Baseline: {
+            char buf[160];
+            snprintf(buf, sizeof buf,
+                     ",\"today_patients\":%lld,\"days_of_history\":%d,\"mean\":%.2f,\"stddev\":%.2f,\"threshold\":%.2f",
+                     static_cast<long long>(today), stats->days, stats->mean, stats->stddev,
+                     stats->threshold(p.sigma));
+            j += buf;
+            j += ",\"timezone\":" + datum::json_quote(tz_name);
+            break;
+        }
+    }
+    return j + "}";
+}
+
+}  // namespace vlx::pg::phi

@@ -1,0 +1,282 @@
+#include "pg/phi/shared_state.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+extern "C" {
+#include "access/transam.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/procarray.h"
+#include "storage/shmem.h"
+#include "utils/hsearch.h"
+}
+#pragma GCC diagnostic pop
+
+namespace vlx::pg::phi::shared {
+
+namespace {
+
+constexpr const char* kTranche = "vitaluxe_security_phi";
+
+struct DbState {
+    Oid database;                   // InvalidOid: free
+    std::uint64_t rescanned;        // loss generation the last rescan covered
+    TransactionId rescan_xid;
+    std::int64_t max_sealed_id;
+};
+
+struct Header {
+    LWLock* ring_lock;
+    LWLock* partitions[kPartitions];
+    std::uint64_t loss_generation;  // bumped whenever ring items are lost
+    DbState dbs[kDatabases];
+    std::uint64_t users_refused;
+    std::uint64_t ring_dropped;
+    std::uint32_t ring_count;
+    RingItem ring[kRingSize];
+};
+
+Header* g_header = nullptr;
+HTAB* g_users = nullptr;
+shmem_request_hook_type g_prev_request = nullptr;
+shmem_startup_hook_type g_prev_startup = nullptr;
+
+Size users_size() { return hash_estimate_size(kUsers, sizeof(UserEntry)); }
+
+std::uint32_t hash_user(const void* key, Size) {
+    const auto* k = static_cast<const UserKey*>(key);
+    std::uint32_t h = 2166136261u ^ k->database;
+    for (int i = 0; i < 16; ++i) h = (h ^ k->user[i]) * 16777619u;
+    return h;
+}
+
+UserKey key_of(const Uuid& user) {
+    UserKey k;
+    std::memset(&k, 0, sizeof k);  // padding too: the key is hashed and compared as bytes
+    k.database = MyDatabaseId;
+    k.user = user;
+    return k;
+}
+
+// This database's bookkeeping slot (under ring_lock); a full table recycles slot 0.
+DbState& db_state() {
+    DbState* free_slot = nullptr;
+    for (DbState& d : g_header->dbs) {
+        if (d.database == MyDatabaseId) return d;
+        if (d.database == InvalidOid && !free_slot) free_slot = &d;
+    }
+    DbState& d = free_slot ? *free_slot : g_header->dbs[0];
+    d = DbState{MyDatabaseId, 0, InvalidTransactionId, -1};
+    return d;
+}
+
+void on_request() {
+    if (g_prev_request) g_prev_request();
+    RequestAddinShmemSpace(add_size(sizeof(Header), users_size()));
+    RequestNamedLWLockTranche(kTranche, 1 + kPartitions);
+}
+
+void on_startup() {
+    if (g_prev_startup) g_prev_startup();
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    bool found = false;
+    g_header = static_cast<Header*>(ShmemInitStruct("vitaluxe_security phi", sizeof(Header), &found));
+    if (!found) {
+        LWLockPadded* locks = GetNamedLWLockTranche(kTranche);
+        g_header->ring_lock = &locks[0].lock;
+        for (int i = 0; i < kPartitions; ++i) g_header->partitions[i] = &locks[1 + i].lock;
+        // A new segment (server start, or the reset after a backend crash): whatever the
+        // ring held is gone, so the sealer looks for unchained rows in the table first.
+        g_header->loss_generation = 1;
+        for (DbState& d : g_header->dbs) d = DbState{InvalidOid, 0, InvalidTransactionId, -1};
+        g_header->users_refused = 0;
+        g_header->ring_dropped = 0;
+        g_header->ring_count = 0;
+    }
+    HASHCTL info;
+    std::memset(&info, 0, sizeof info);
+    info.keysize = sizeof(UserKey);
+    info.entrysize = sizeof(UserEntry);
+    info.hash = hash_user;
+    info.num_partitions = kPartitions;
+    g_users = ShmemInitHash("vitaluxe_security phi users", kUsers, kUsers, &info,
+                            HASH_ELEM | HASH_FUNCTION | HASH_PARTITION | HASH_FIXED_SIZE);
+    LWLockRelease(AddinShmemInitLock);
+}
+
+std::uint32_t user_hash(const Uuid& user) {
+    const UserKey k = key_of(user);
+    return get_hash_value(g_users, &k);
+}
+
+}  // namespace
+
+bool available() { return g_header != nullptr && g_users != nullptr; }
+
+void install_hooks() {
+    g_prev_request = shmem_request_hook;
+    shmem_request_hook = on_request;
+    g_prev_startup = shmem_startup_hook;
+    shmem_startup_hook = on_startup;
+}
+
+LWLock* partition_lock(const Uuid& user) {
+    return g_header->partitions[user_hash(user) % kPartitions];
+}
+
+LWLock* partition_lock_at(int partition) { return g_header->partitions[partition]; }
+
+HTAB* users_table() { return g_users; }
+
+UserEntry* find(const Uuid& user, Oid relid) {
+    const UserKey k = key_of(user);
+    auto* e = static_cast<UserEntry*>(hash_search_with_hash_value(g_users, &k, user_hash(user), HASH_FIND, nullptr));
+    return (e && e->relid == relid) ? e : nullptr;
+}
+
+UserEntry* insert(const Uuid& user) {
+    bool found = false;
+    const UserKey k = key_of(user);
+    // HASH_ENTER_NULL: NULL instead of an ERROR when the fixed-size table is full.
+    auto* e = static_cast<UserEntry*>(hash_search_with_hash_value(g_users, &k, user_hash(user), HASH_ENTER_NULL, &found));
+    if (!e) {
+        LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+        ++g_header->users_refused;
+        LWLockRelease(g_header->ring_lock);
+        return nullptr;
+    }
+    {
+        std::memset(reinterpret_cast<char*>(e) + sizeof(UserKey), 0, sizeof(UserEntry) - sizeof(UserKey));
+        e->buckets[0].reset(0);
+        e->buckets[1].reset(-1);
+        e->today.clear();
+    }
+    return e;
+}
+
+std::size_t users_in_use() { return static_cast<std::size_t>(hash_get_num_entries(g_users)); }
+
+std::size_t users_refused() { return g_header->users_refused; }
+
+bool slot_alive(const OpenSlot& slot) {
+    if (!slot.used) return false;
+    if (!TransactionIdIsValid(slot.xid)) return true;
+    if (TransactionIdIsCurrentTransactionId(slot.xid)) return true;
+    if (TransactionIdIsInProgress(slot.xid)) return true;
+    return TransactionIdDidCommit(slot.xid);
+}
+
+void forget_event(const Uuid& user, std::int64_t event_id) {
+    if (!available()) return;
+    LWLock* lock = partition_lock(user);
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    const UserKey k = key_of(user);
+    if (auto* e = static_cast<UserEntry*>(hash_search_with_hash_value(g_users, &k, user_hash(user), HASH_FIND, nullptr)))
+        for (OpenSlot& s : e->open)
+            if (s.used && s.event_id == event_id) s.used = false;
+    LWLockRelease(lock);
+}
+
+void push(const std::vector<RingItem>& items) {
+    if (items.empty()) return;
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    const std::size_t room = kRingSize - g_header->ring_count;
+    const std::size_t n = std::min(room, items.size());
+    std::memcpy(&g_header->ring[g_header->ring_count], items.data(), n * sizeof(RingItem));
+    g_header->ring_count += static_cast<std::uint32_t>(n);
+    if (n < items.size()) {
+        g_header->ring_dropped += items.size() - n;
+        ++g_header->loss_generation;
+    }
+    LWLockRelease(g_header->ring_lock);
+}
+
+std::vector<RingItem> take_mine() {
+    std::vector<RingItem> mine;
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    std::uint32_t kept = 0;
+    for (std::uint32_t i = 0; i < g_header->ring_count; ++i) {
+        const RingItem& it = g_header->ring[i];
+        if (it.database == MyDatabaseId) mine.push_back(it);
+        else g_header->ring[kept++] = it;
+    }
+    g_header->ring_count = kept;
+    LWLockRelease(g_header->ring_lock);
+    return mine;
+}
+
+void put_back(const std::vector<RingItem>& items) { push(items); }
+
+std::size_t ring_count() { return g_header->ring_count; }
+
+bool needs_rescan() {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    const bool v = db_state().rescanned < g_header->loss_generation;
+    LWLockRelease(g_header->ring_lock);
+    return v;
+}
+
+std::uint64_t begin_rescan() {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    const std::uint64_t g = g_header->loss_generation;
+    LWLockRelease(g_header->ring_lock);
+    return g;
+}
+
+void end_rescan(std::uint64_t generation, TransactionId next_xid) {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    DbState& d = db_state();
+    d.rescanned = std::max(d.rescanned, generation);
+    d.rescan_xid = next_xid;
+    LWLockRelease(g_header->ring_lock);
+}
+
+void lose_items() {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    ++g_header->loss_generation;
+    LWLockRelease(g_header->ring_lock);
+}
+
+TransactionId rescan_xid() {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    const TransactionId x = db_state().rescan_xid;
+    LWLockRelease(g_header->ring_lock);
+    return x;
+}
+
+void clear_rescan_xid() {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    db_state().rescan_xid = InvalidTransactionId;
+    LWLockRelease(g_header->ring_lock);
+}
+
+std::int64_t max_sealed_id() {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    const std::int64_t v = db_state().max_sealed_id;
+    LWLockRelease(g_header->ring_lock);
+    return v;
+}
+
+void note_sealed_id(std::int64_t id) {
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    DbState& d = db_state();
+    d.max_sealed_id = std::max(d.max_sealed_id, id);
+    LWLockRelease(g_header->ring_lock);
+}
+
+Usage usage() {
+    Usage u{};
+    if (!available()) return u;
+    u.users = users_in_use();
+    u.users_capacity = kUsers;
+    u.users_refused = g_header->users_refused;
+    u.ring = g_header->ring_count;
+    u.ring_capacity = kRingSize;
+    u.ring_dropped = g_header->ring_dropped;
+    u.bytes = sizeof(Header) + users_size();
+    return u;
+}
+
+}  // namespace vlx::pg::phi::shared
