@@ -8,15 +8,16 @@
 namespace vlx::core::phi {
 
 void RateSlots::touch(const PatientId& patient, std::int64_t t, std::size_t cap) {
+    const std::uint32_t fp = patient_fingerprint(patient);
     for (std::uint32_t i = 0; i < count; ++i) {
-        if (entries[i].patient == patient) {
+        if (entries[i].fingerprint == fp && entries[i].patient == patient) {
             entries[i].last_seen = std::max(entries[i].last_seen, t);
             return;
         }
     }
     if (cap == 0 || cap > kCapacity) cap = kCapacity;
     if (count < cap) {
-        entries[count++] = RateBucket::Entry{patient, t};
+        entries[count++] = Entry{patient, fp, t};
         return;
     }
     // Full: as RateBucket, append then drop the first oldest (the new entry only when it
@@ -25,8 +26,8 @@ void RateSlots::touch(const PatientId& patient, std::int64_t t, std::size_t cap)
     for (std::uint32_t i = 1; i < count; ++i)
         if (entries[i].last_seen < entries[oldest].last_seen) oldest = i;
     if (entries[oldest].last_seen > t) return;
-    std::memmove(&entries[oldest], &entries[oldest + 1], (count - oldest - 1) * sizeof(RateBucket::Entry));
-    entries[count - 1] = RateBucket::Entry{patient, t};
+    std::memmove(&entries[oldest], &entries[oldest + 1], (count - oldest - 1) * sizeof(Entry));
+    entries[count - 1] = Entry{patient, fp, t};
 }
 
 std::size_t in_window_upper_bound(const RateSlots* previous, const RateSlots& current, std::int64_t t,
@@ -43,18 +44,37 @@ std::size_t in_window_upper_bound(const RateSlots* previous, const RateSlots& cu
 
 std::size_t distinct_in_window(const RateSlots* previous, const RateSlots& current, std::int64_t t,
                                std::int64_t window) {
-    std::vector<PatientId> seen;
-    seen.reserve(current.count + (previous ? previous->count : 0));
-    auto add = [&](const RateSlots& b) {
-        for (std::uint32_t i = 0; i < b.count; ++i) {
-            const auto& e = b.entries[i];
-            if (e.last_seen > t - window && e.last_seen <= t) seen.push_back(e.patient);
+    // Each bucket holds a patient once: the count is the current bucket's patients in the
+    // window plus the previous bucket's that the current one does not hold in the window,
+    // found through a small open-addressing table (O(n), no allocation).
+    constexpr std::size_t kTable = 4 * RateSlots::kCapacity;  // power of two, load <= 1/4
+    std::uint16_t table[kTable] = {};                           // entry index + 1
+    auto in_window = [&](const RateSlots::Entry& e) { return e.last_seen > t - window && e.last_seen <= t; };
+    std::size_t n = 0;
+    for (std::uint32_t i = 0; i < current.count; ++i) {
+        if (!in_window(current.entries[i])) continue;
+        ++n;
+        std::size_t h = current.entries[i].fingerprint & (kTable - 1);
+        while (table[h] != 0) h = (h + 1) & (kTable - 1);
+        table[h] = static_cast<std::uint16_t>(i + 1);
+    }
+    if (!previous) return n;
+    for (std::uint32_t i = 0; i < previous->count; ++i) {
+        const RateSlots::Entry& e = previous->entries[i];
+        if (!in_window(e)) continue;
+        std::size_t h = e.fingerprint & (kTable - 1);
+        bool seen = false;
+        while (table[h] != 0) {
+            const RateSlots::Entry& c = current.entries[table[h] - 1];
+            if (c.fingerprint == e.fingerprint && c.patient == e.patient) {
+                seen = true;
+                break;
+            }
+            h = (h + 1) & (kTable - 1);
         }
-    };
-    add(current);
-    if (previous) add(*previous);
-    std::sort(seen.begin(), seen.end());
-    return static_cast<std::size_t>(std::unique(seen.begin(), seen.end()) - seen.begin());
+        if (!seen) ++n;
+    }
+    return n;
 }
 
 std::uint32_t patient_fingerprint(const PatientId& patient) {

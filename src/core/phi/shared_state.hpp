@@ -15,9 +15,14 @@ namespace vlx::core::phi {
 // kCapacity; larger thresholds use the table path.
 struct RateSlots {
     static constexpr std::size_t kCapacity = 64;
+    struct Entry {
+        PatientId patient;
+        std::uint32_t fingerprint;  // patient_fingerprint(patient): compared first
+        std::int64_t last_seen;
+    };
     std::int64_t bucket;
     std::uint32_t count;
-    RateBucket::Entry entries[kCapacity];
+    Entry entries[kCapacity];
 
     void reset(std::int64_t b) {
         bucket = b;

@@ -52,7 +52,8 @@ constexpr int kSealEvery = 32;
 int g_statements_since_seal = 0;
 
 // The table path: `queue` = the rows still need their seal-queue rows.
-void judge_on_tables(std::vector<Row> rows, const Params& p, bool queue) {
+void judge_on_tables(std::vector<Row> rows, const Params& p, bool queue, phi::Privileges& priv) {
+    priv.planner_settings();
 
     // Judge in (user, occurred_at, id) order: a back-filled batch is replayed in time order.
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -378,14 +379,20 @@ void judge_on_tables(std::vector<Row> rows, const Params& p, bool queue) {
 VLX_FUNCTION(vlx_phi_after_insert) {
     if (!CALLED_AS_TRIGGER(fcinfo)) throw Error(ErrorKind::Internal, "vlx_phi_after_insert must be a trigger");
     TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-    std::vector<Row> rows = phi::read_transition_rows(td);
-    if (rows.empty()) return PointerGetDatum(nullptr);
-    const Params p = phi::read_params();
-    std::vector<Row> leftover;
-    if (phi::judge_in_shared_memory(rows, p, RelationGetRelid(td->tg_relation), &leftover)) {
-        if (!leftover.empty()) judge_on_tables(std::move(leftover), p, false);
-    } else {
-        judge_on_tables(std::move(rows), p, true);
+    static const int vlx_exp = getenv("VLX_EXP") ? atoi(getenv("VLX_EXP")) : 0;
+    if (vlx_exp == 1) return PointerGetDatum(nullptr);
+    phi::Privileges priv(fcinfo);
+    std::vector<Row> rows = phi::read_transition_rows(td, priv);
+    if (vlx_exp == 2) return PointerGetDatum(nullptr);
+    if (!rows.empty()) {
+        const Params p = phi::read_params();
+        std::vector<Row> leftover;
+        if (phi::judge_in_shared_memory(rows, p, RelationGetRelid(td->tg_relation), priv, &leftover)) {
+            if (!leftover.empty()) judge_on_tables(std::move(leftover), p, false, priv);
+        } else {
+            judge_on_tables(std::move(rows), p, true, priv);
+        }
     }
+    priv.end();
     return PointerGetDatum(nullptr);
 }

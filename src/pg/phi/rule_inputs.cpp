@@ -1,6 +1,7 @@
 #include "pg/phi/rule_inputs.hpp"
 
 #include <set>
+#include <unordered_map>
 
 #include "core/error.hpp"
 #include "core/settings_catalog.hpp"
@@ -24,6 +25,24 @@ using core::Error;
 using core::ErrorKind;
 using core::Setting;
 
+void Privileges::ensure() {
+    if (!scope_) scope_.emplace(fcinfo_);
+}
+
+void Privileges::planner_settings() {
+    ensure();
+    if (planner_) return;
+    planner_ = true;
+    // Key lookups planned once (generic plans), as index lookups whatever the size of the
+    // tables when they were planned, never JIT-compiled. Restored with the owner scope.
+    call([] {
+        const char* names[] = {"plan_cache_mode", "enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit"};
+        const char* values[] = {"force_generic_plan", "off", "off", "off", "off"};
+        for (int i = 0; i < 5; ++i)
+            set_config_option(names[i], values[i], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    });
+}
+
 Params read_params() {
     Params p;
     p.threshold = settings::integer(Setting::PhiRateThreshold);
@@ -39,15 +58,18 @@ Params read_params() {
 
 namespace {
 
-bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
+bool starts_with(const char* s, std::size_t len, const char* prefix) {
+    const std::size_t n = std::strlen(prefix);
+    return len >= n && std::memcmp(s, prefix, n) == 0;
+}
 
 // SPEC §3 bad input, a defined behaviour each: a patient or prescription action without
 // its patient (22004), an occurred_at beyond the allowed clock skew (22023).
-void validate(const char* action, bool patient_null, std::int64_t occurred, std::int64_t now,
+void validate(const char* action, std::size_t len, bool patient_null, std::int64_t occurred, std::int64_t now,
               std::int64_t skew) {
-    if (patient_null && (starts_with(action, "patient_") || starts_with(action, "prescription_")))
+    if (patient_null && (starts_with(action, len, "patient_") || starts_with(action, len, "prescription_")))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                        errmsg("audit_logs action \"%s\" needs a patient_id", action),
+                        errmsg("audit_logs action \"%s\" needs a patient_id", pnstrdup(action, len)),
                         errhint("Patient and prescription actions must name the patient whose PHI was accessed.")));
     if (occurred > now + skew)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("audit_logs occurred_at is in the future"),
@@ -56,9 +78,10 @@ void validate(const char* action, bool patient_null, std::int64_t occurred, std:
 }
 
 // Which of `ids` the chain already holds (a superuser's pg_restore of a dumped chain).
-std::set<std::int64_t> already_chained(const std::vector<std::int64_t>& ids) {
+std::set<std::int64_t> already_chained(const std::vector<std::int64_t>& ids, Privileges& priv) {
     std::set<std::int64_t> out;
     if (ids.empty()) return out;
+    priv.ensure();
     spi::Connection conn;
     static spi::Statement chained(
         "SELECT c.row_id FROM security.audit_chain AS c"
@@ -76,9 +99,9 @@ std::set<std::int64_t> already_chained(const std::vector<std::int64_t>& ids) {
 
 }  // namespace
 
-std::int64_t chain_max_row_id();  // sealer.cpp
+std::int64_t chain_max_row_id(Privileges& priv);  // sealer.cpp
 
-std::vector<Row> read_transition_rows(TriggerData* td) {
+std::vector<Row> read_transition_rows(TriggerData* td, Privileges& priv) {
     std::vector<Row> rows;
     const std::int64_t now = call([] { return GetCurrentTransactionStartTimestamp(); }) + settings::clock_offset_us();
     const std::int64_t skew = settings::interval_us(Setting::PhiFutureSkew);
@@ -87,18 +110,33 @@ std::vector<Row> read_transition_rows(TriggerData* td) {
         Tuplestorestate* ts = td->tg_newtable;
         if (!ts) elog(ERROR, "vlx_phi_after_insert needs REFERENCING NEW TABLE");
         TupleDesc desc = RelationGetDescr(td->tg_relation);
-        std::vector<int> attnums;
-        for (const ColSpec& c : cols) attnums.push_back(SPI_fnumber(desc, c.name));
-        const int c_action = SPI_fnumber(desc, "action");
-        // positions in the canonical list
-        auto pos = [&](const char* name) {
-            for (std::size_t i = 0; i < cols.size(); ++i)
-                if (std::strcmp(cols[i].name, name) == 0) return i;
-            elog(ERROR, "canonical column %s missing", name);
-            return std::size_t(0);
-        };
-        const std::size_t p_id = pos("id"), p_t = pos("occurred_at"), p_user = pos("user_id"),
-                          p_patient = pos("patient_id"), p_practice = pos("practice_id"), p_ip = pos("ip_address");
+        // Column numbers, looked up once per relation (a re-created extension has a new one).
+        static Oid cached_relid = InvalidOid;
+        static std::vector<int> attnums;
+        static int c_action = 0;
+        static std::size_t p_id, p_t, p_user, p_patient, p_practice, p_ip;
+        if (cached_relid != RelationGetRelid(td->tg_relation)) {
+            attnums.clear();
+            for (const ColSpec& c : cols) {
+                const int n = SPI_fnumber(desc, c.name);
+                if (n <= 0) elog(ERROR, "audit_logs column \"%s\" is missing", c.name);
+                attnums.push_back(n);
+            }
+            c_action = SPI_fnumber(desc, "action");
+            auto pos = [&](const char* name) {
+                for (std::size_t i = 0; i < cols.size(); ++i)
+                    if (std::strcmp(cols[i].name, name) == 0) return i;
+                elog(ERROR, "canonical column %s missing", name);
+                return std::size_t(0);
+            };
+            p_id = pos("id");
+            p_t = pos("occurred_at");
+            p_user = pos("user_id");
+            p_patient = pos("patient_id");
+            p_practice = pos("practice_id");
+            p_ip = pos("ip_address");
+            cached_relid = RelationGetRelid(td->tg_relation);
+        }
         const TransactionId xid = GetCurrentTransactionId();
         TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
         std::vector<std::optional<Datum>> values(cols.size());
@@ -118,7 +156,10 @@ std::vector<Row> read_transition_rows(TriggerData* td) {
             if (values[p_ip]) r.ip = datumCopy(*values[p_ip], false, -1);
             bool action_null = false;
             Datum action = slot_getattr(slot, c_action, &action_null);
-            if (!action_null) validate(TextDatumGetCString(action), !r.patient, r.t, now, skew);
+            if (!action_null) {
+                text* a = DatumGetTextPP(action);
+                validate(VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a), !r.patient, r.t, now, skew);
+            }
             r.row_hash = row_digest(Source::AuditLogs, values);
             r.xid = xid;
             rows.push_back(std::move(r));
@@ -130,12 +171,12 @@ std::vector<Row> read_transition_rows(TriggerData* td) {
     // lost a race with a sealer: only those are looked up.
     bool is_super = call([] { return superuser(); });
     if (is_super && !rows.empty()) {
-        const std::int64_t max_sealed = chain_max_row_id();
+        const std::int64_t max_sealed = chain_max_row_id(priv);
         std::vector<std::int64_t> low;
         for (const Row& r : rows)
             if (r.id <= max_sealed) low.push_back(r.id);
         if (!low.empty()) {
-            const std::set<std::int64_t> restored = already_chained(low);
+            const std::set<std::int64_t> restored = already_chained(low, priv);
             if (!restored.empty())
                 rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const Row& r) { return restored.count(r.id) > 0; }),
                            rows.end());
@@ -148,8 +189,17 @@ std::vector<Row> read_transition_rows(TriggerData* td) {
 
 namespace {
 
+struct UuidHash {
+    std::size_t operator()(const Uuid& u) const noexcept {
+        std::uint64_t a, b;
+        std::memcpy(&a, u.data(), 8);
+        std::memcpy(&b, u.data() + 8, 8);
+        return static_cast<std::size_t>((a * 0x9E3779B97F4A7C15ull) ^ b);
+    }
+};
+
 struct AccountCache {
-    std::map<Uuid, Account> entries;
+    std::unordered_map<Uuid, std::shared_ptr<const Account>, UuidHash> entries;
     Oid accounts_oid = InvalidOid;
     std::uint64_t invalidations = 0;
 };
@@ -167,8 +217,8 @@ void on_relcache(Datum, Oid relid) {
 
 void register_account_cache() { CacheRegisterRelcacheCallback(on_relcache, Datum(0)); }
 
-std::map<Uuid, Account> accounts_of(const std::vector<Uuid>& users) {
-    std::map<Uuid, Account> out;
+std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>& users, Privileges& priv) {
+    std::map<Uuid, std::shared_ptr<const Account>> out;
     if (g_accounts.accounts_oid == InvalidOid)
         g_accounts.accounts_oid = call([] {
             return get_relname_relid("accounts", get_namespace_oid("security", false));
@@ -181,6 +231,7 @@ std::map<Uuid, Account> accounts_of(const std::vector<Uuid>& users) {
     }
     if (missing.empty()) return out;
     const std::uint64_t seen = g_accounts.invalidations;
+    priv.ensure();
     spi::Connection conn;
     static spi::Statement read(
         "SELECT a.user_id, a.role, a.practice_id, a.timezone, a.email"
@@ -205,7 +256,8 @@ std::map<Uuid, Account> accounts_of(const std::vector<Uuid>& users) {
     const bool cacheable = g_accounts.invalidations == seen;  // no change arrived while reading
     if (g_accounts.entries.size() > kAccountCacheMax) g_accounts.entries.clear();
     for (const Uuid& u : missing) {
-        Account acc = found.count(u) ? found[u] : Account{};  // unknown users are cached too
+        // unknown users are cached too
+        auto acc = std::make_shared<const Account>(found.count(u) ? found[u] : Account{});
         out[u] = acc;
         if (cacheable) g_accounts.entries[u] = acc;
     }

