@@ -84,11 +84,11 @@ SELECT p.oid::regprocedure AS function,
 -- EXECUTE grant was revoked).
 SELECT status, detail FROM security.system_health WHERE check_name = 'public_grants';
 
--- The whole health view: one row per check.  The preload row is shown as "does it
--- match the server's configuration", so this output is the same with and without
--- shared_preload_libraries.
+-- The whole health view: one row per check.  The preload and phi_shared_memory rows
+-- are shown as "does it match the server's configuration", so this output is the same
+-- with and without shared_preload_libraries.
 SELECT check_name,
-       CASE WHEN check_name = 'preload'
+       CASE WHEN check_name IN ('preload', 'phi_shared_memory')
             THEN (status = CASE WHEN current_setting('shared_preload_libraries') ~ 'vitaluxe_security'
                                 THEN 'ok' ELSE 'off' END)::text
             ELSE status

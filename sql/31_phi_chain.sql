@@ -123,6 +123,17 @@ SELECT security.purge_audit_before('2026-01-16') AS purged;
 SELECT count(*) AS before_cutoff FROM security.audit_logs WHERE occurred_at < '2026-01-16';
 SELECT intact, first_broken_id FROM security.verify_audit_chain();
 SELECT count(*) > 0 AS anchored FROM security.audit_chain_anchor;
+-- ... and the rule state of the purged period with them (rate buckets a window before the
+-- cutoff, daily rollups a day before it).
+SELECT (SELECT count(*) FROM security.phi_rate_state
+         WHERE bucket < floor(extract(epoch FROM timestamptz '2026-01-16' - timestamptz '2000-01-01') / 600) - 1)
+     + (SELECT count(*) FROM security.phi_daily WHERE day < date '2026-01-15')
+     + (SELECT count(*) FROM security.phi_daily_patients WHERE day < date '2026-01-15') AS old_rule_state;
+-- The health rows: the chain has nothing waiting for long; the shared state is on exactly
+-- when the library is preloaded.
+SELECT check_name, status = 'ok' AS ok FROM security.system_health WHERE check_name = 'audit_chain';
+SELECT check_name, status = CASE WHEN security.preload_active() THEN 'ok' ELSE 'off' END AS as_configured
+  FROM security.system_health WHERE check_name = 'phi_shared_memory';
 -- A NULL cutoff purges nothing (the function is STRICT).
 SELECT security.purge_audit_before(NULL) IS NULL AS nothing_purged;
 -- The anchor itself is guarded.

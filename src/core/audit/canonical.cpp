@@ -10,6 +10,11 @@ void put_be(std::string& out, std::uint64_t v, int bytes) {
 
 CanonicalRow::CanonicalRow(std::string_view table_tag) {
     buf_.reserve(256);
+    reset(table_tag);
+}
+
+void CanonicalRow::reset(std::string_view table_tag) {
+    buf_.clear();
     buf_.append("vlx-chain-v1", 12);
     buf_.push_back('\0');
     buf_.append(table_tag.data(), table_tag.size());

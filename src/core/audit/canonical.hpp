@@ -21,6 +21,8 @@ namespace vlx::core::audit {
 class CanonicalRow {
 public:
     explicit CanonicalRow(std::string_view table_tag);
+    // Starts a new row, keeping the buffer's capacity (one encoder reused per backend).
+    void reset(std::string_view table_tag);
     CanonicalRow& null();
     CanonicalRow& integer(std::int64_t value);
     CanonicalRow& bytes(ByteView value);

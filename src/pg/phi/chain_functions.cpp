@@ -3,6 +3,7 @@
 // security.purge_audit_before.
 #include "core/audit/canonical.hpp"
 #include "core/error.hpp"
+#include "core/phi/rules.hpp"
 #include "core/settings_catalog.hpp"
 #include "pg/datum.hpp"
 #include "pg/phi/pgx.hpp"
@@ -314,6 +315,24 @@ VLX_FUNCTION(vlx_purge_audit_before) {
         " DELETE FROM security.audit_chain AS c USING a WHERE c.seq <= a.seq",
         {TIMESTAMPTZOID});
     spi::execute(fold, args, SPI_OK_DELETE);
+    // The rule state of the purged period goes too: rate buckets that end a window before
+    // the cutoff, daily rollups of days that end a day before it (a local day may run up
+    // to a day past its UTC date). Open-event state stays with its events.
+    static spi::Statement state(
+        "WITH r AS (DELETE FROM security.phi_rate_state AS s WHERE s.bucket < $1 RETURNING 1),"
+        " d AS (DELETE FROM security.phi_daily AS s WHERE s.day < $2 RETURNING 1),"
+        " p AS (DELETE FROM security.phi_daily_patients AS s WHERE s.day < $2 RETURNING 1)"
+        " SELECT (SELECT pg_catalog.count(*) FROM r), (SELECT pg_catalog.count(*) FROM d), (SELECT pg_catalog.count(*) FROM p)",
+        {INT8OID, DATEOID});
+    const std::int64_t cutoff = DatumGetTimestampTz(before);
+    const std::int64_t window = vlx::pg::settings::interval_us(Setting::PhiRateWindow);
+    const std::int64_t cutoff_day = call([&] {
+        return static_cast<std::int64_t>(DatumGetDateADT(DirectFunctionCall1(timestamptz_date, before)));
+    });
+    spi::Args sa(2);
+    sa.set(0, Int64GetDatum(vlx::core::phi::floor_div(cutoff, window) - 1));
+    sa.set(1, DateADTGetDatum(static_cast<DateADT>(cutoff_day - 1)));
+    spi::execute(state, sa, SPI_OK_SELECT);
     conn.finish();
     return Int64GetDatum(deleted);
 }

@@ -86,7 +86,8 @@ const char* table_tag(Source source) { return source == Source::AuditLogs ? "aud
 core::Sha256Digest row_digest(Source source, const std::vector<std::optional<Datum>>& values) {
     const auto& cols = columns(source);
     if (values.size() != cols.size()) throw Error(ErrorKind::Internal, "canonical row: column count mismatch");
-    core::audit::CanonicalRow row(table_tag(source));
+    static core::audit::CanonicalRow row("");  // reused: no allocation per row
+    row.reset(table_tag(source));
     call([&] {
         for (std::size_t i = 0; i < cols.size(); ++i) {
             if (!values[i]) {
@@ -112,6 +113,10 @@ core::Sha256Digest row_digest(Source source, const std::vector<std::optional<Dat
                 }
                 case ColType::Jsonb: {
                     Jsonb* jb = DatumGetJsonbP(d);
+                    if (JB_ROOT_IS_OBJECT(jb) && JB_ROOT_COUNT(jb) == 0) {  // '{}', the usual details
+                        row.bytes(core::ByteView("{}"));
+                        break;
+                    }
                     char* s = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
                     row.bytes(core::ByteView(s));
                     break;

@@ -379,13 +379,10 @@ void judge_on_tables(std::vector<Row> rows, const Params& p, bool queue, phi::Pr
 VLX_FUNCTION(vlx_phi_after_insert) {
     if (!CALLED_AS_TRIGGER(fcinfo)) throw Error(ErrorKind::Internal, "vlx_phi_after_insert must be a trigger");
     TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-    static const int vlx_exp = getenv("VLX_EXP") ? atoi(getenv("VLX_EXP")) : 0;
-    if (vlx_exp == 1) return PointerGetDatum(nullptr);
     phi::Privileges priv(fcinfo);
     std::vector<Row> rows = phi::read_transition_rows(td, priv);
-    if (vlx_exp == 2) return PointerGetDatum(nullptr);
     if (!rows.empty()) {
-        const Params p = phi::read_params();
+        const Params& p = phi::read_params();
         std::vector<Row> leftover;
         if (phi::judge_in_shared_memory(rows, p, RelationGetRelid(td->tg_relation), priv, &leftover)) {
             if (!leftover.empty()) judge_on_tables(std::move(leftover), p, false, priv);

@@ -43,14 +43,27 @@ void Privileges::planner_settings() {
     });
 }
 
-Params read_params() {
-    Params p;
+const Params& read_params() {
+    // The list settings are parsed again only when their text changes.
+    static std::string roles_text, hours_text;
+    static std::vector<std::string> roles;
+    static std::optional<core::HoursWindow> hours;
+    static bool parsed = false;
+    const char* r = settings::string(Setting::PhiCrossPracticeRoles);
+    const char* h = settings::string(Setting::UnusualHours);
+    if (!parsed || roles_text != (r ? r : "") || hours_text != (h ? h : "")) {
+        std::string err;
+        roles_text = r ? r : "";
+        hours_text = h ? h : "";
+        roles = core::parse_name_list(roles_text.c_str(), &err).value_or(std::vector<std::string>{});
+        hours = core::parse_hours_window(hours_text.c_str(), &err);
+        parsed = true;
+    }
+    static Params p;
     p.threshold = settings::integer(Setting::PhiRateThreshold);
     p.window = settings::interval_us(Setting::PhiRateWindow);
-    std::string err;
-    p.exempt_roles = core::parse_name_list(settings::string(Setting::PhiCrossPracticeRoles), &err)
-                         .value_or(std::vector<std::string>{});
-    p.hours = core::parse_hours_window(settings::string(Setting::UnusualHours), &err);
+    if (p.exempt_roles != roles) p.exempt_roles = roles;
+    p.hours = hours;
     p.sigma = settings::real(Setting::PhiBaselineSigma);
     p.min_days = settings::integer(Setting::PhiBaselineMinDays);
     return p;

@@ -62,7 +62,8 @@ struct Params {
     double sigma = 0;
     int min_days = 0;
 };
-Params read_params();
+// The current settings (a backend-wide value, refreshed by each call).
+const Params& read_params();
 
 // The statement's new rows (the superuser-restored ones excluded: pg_restore brings back
 // rows the dumped chain already holds), each validated and hashed.

@@ -565,8 +565,7 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
     shared::push(items);
     const std::int64_t now = call([] { return GetCurrentTimestamp(); });
     if (g_last_seal_try == 0) g_last_seal_try = now;  // a new backend waits its turn too
-    static const int vlx_exp = getenv("VLX_EXP") ? atoi(getenv("VLX_EXP")) : 0;
-    if (vlx_exp != 3 && (shared::ring_count() >= kSealAtRing || now - g_last_seal_try >= kSealEveryUsec || shared::needs_rescan())) {
+    if (shared::ring_count() >= kSealAtRing || now - g_last_seal_try >= kSealEveryUsec || shared::needs_rescan()) {
         g_last_seal_try = now;
         need_spi();
         seal(false);
