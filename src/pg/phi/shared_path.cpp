@@ -511,6 +511,13 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
             std::vector<std::int64_t> ids;
             for (std::size_t i = begin; i < end; ++i) ids.push_back(rows[i].id);
             load_entry(*loaded, user, newest.bucket, newest.day, tz_name, p, ids);
+            // A full table first frees what dropped databases and extensions left behind.
+            bool full = false;
+            {
+                PartitionLock lock(user);
+                full = !shared::find(user, relid) && shared::users_in_use() >= shared::kUsers;
+            }
+            if (full) call([&] { shared::evict_stale(relid); });
             PartitionLock lock(user);
             shared::UserEntry* e = shared::find(user, relid);
             if (!e) {

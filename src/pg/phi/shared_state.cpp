@@ -12,6 +12,7 @@ extern "C" {
 #include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
+#include "utils/syscache.h"
 }
 #pragma GCC diagnostic pop
 
@@ -172,6 +173,50 @@ UserEntry* insert(const Uuid& user) {
         e->today.clear();
     }
     return e;
+}
+
+std::size_t evict_stale(Oid relid) {
+    // 1. the databases the entries and ring items belong to (under shared locks)
+    std::vector<Oid> databases;
+    for (int i = 0; i < kPartitions; ++i) LWLockAcquire(g_header->partitions[i], LW_SHARED);
+    {
+        HASH_SEQ_STATUS status;
+        hash_seq_init(&status, g_users);
+        while (auto* e = static_cast<UserEntry*>(hash_seq_search(&status)))
+            if (std::find(databases.begin(), databases.end(), e->key.database) == databases.end())
+                databases.push_back(e->key.database);
+    }
+    for (int i = kPartitions - 1; i >= 0; --i) LWLockRelease(g_header->partitions[i]);
+    // 2. which of them are gone (a catalog lookup, with no lock of ours held)
+    std::vector<Oid> dead;
+    for (Oid db : databases)
+        if (db != MyDatabaseId && !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(db))) dead.push_back(db);
+    auto stale = [&](Oid db, Oid rel) {
+        return (db == MyDatabaseId && rel != relid) || std::find(dead.begin(), dead.end(), db) != dead.end();
+    };
+    // 3. remove them
+    std::size_t freed = 0;
+    for (int i = 0; i < kPartitions; ++i) LWLockAcquire(g_header->partitions[i], LW_EXCLUSIVE);
+    {
+        HASH_SEQ_STATUS status;
+        hash_seq_init(&status, g_users);
+        while (auto* e = static_cast<UserEntry*>(hash_seq_search(&status))) {
+            if (!stale(e->key.database, e->relid)) continue;
+            const UserKey k = e->key;
+            hash_search(g_users, &k, HASH_REMOVE, nullptr);
+            ++freed;
+        }
+    }
+    for (int i = kPartitions - 1; i >= 0; --i) LWLockRelease(g_header->partitions[i]);
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    std::uint32_t kept = 0;
+    for (std::uint32_t i = 0; i < g_header->ring_count; ++i) {
+        const RingItem& it = g_header->ring[i];
+        if (!stale(it.database, it.relid)) g_header->ring[kept++] = it;
+    }
+    g_header->ring_count = kept;
+    LWLockRelease(g_header->ring_lock);
+    return freed;
 }
 
 std::size_t users_in_use() { return static_cast<std::size_t>(hash_get_num_entries(g_users)); }

@@ -79,6 +79,10 @@ UserEntry* find(const Uuid& user, Oid relid);
 // existing entry of another relid is reused), or nullptr when the table is full.
 UserEntry* insert(const Uuid& user);
 std::size_t users_in_use();
+// Frees the entries (and ring items) of dropped databases and of this database's earlier
+// extension (another audit_logs relid). Takes every partition lock: call it holding none.
+// Returns the entries freed.
+std::size_t evict_stale(Oid relid);
 // For a full scan (security._phi_shared_*): every partition lock, then the table.
 LWLock* partition_lock_at(int partition);
 HTAB* users_table();
