@@ -103,6 +103,25 @@ SET session_replication_role = replica;
 UPDATE security.audit_chain SET row_hash = decode(:'seq5_row_hash', 'hex') WHERE seq = 5;
 RESET session_replication_role;
 SELECT intact FROM security.verify_audit_chain();
+-- A row chained twice is refused by the chain's unique key; with the key dropped (in a
+-- transaction rolled back) a duplicate with a correct hash and link, which only the
+-- duplicate check can see, is found by verify.
+SELECT max(seq) AS head_seq FROM security.audit_chain \gset
+SET session_replication_role = replica;
+SELECT pg_temp.outcome($$INSERT INTO security.audit_chain (seq, source, row_id, row_hash, link)
+    SELECT h.seq + 1, c.source, c.row_id, c.row_hash, sha256(h.link || c.row_hash)
+      FROM security.audit_chain AS c, security.audit_chain AS h WHERE c.seq = 5 AND h.seq = $$ || :head_seq) AS chained_twice;
+BEGIN;
+ALTER TABLE security.audit_chain DROP CONSTRAINT audit_chain_row_key;
+INSERT INTO security.audit_chain (seq, source, row_id, row_hash, link)
+SELECT h.seq + 1, c.source, c.row_id, c.row_hash, sha256(h.link || c.row_hash)
+  FROM security.audit_chain AS c, security.audit_chain AS h
+ WHERE c.seq = 5 AND h.seq = :head_seq;
+SELECT intact, first_broken_id = (SELECT row_id FROM security.audit_chain WHERE seq = 5) AS found_the_duplicate
+  FROM security.verify_audit_chain();
+ROLLBACK;
+RESET session_replication_role;
+SELECT intact FROM security.verify_audit_chain();
 
 -- ---------------------------------------------------------------------------------
 -- Evidence export: one document per audit row of the user, with its chain hashes; each

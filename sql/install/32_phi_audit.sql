@@ -95,12 +95,13 @@ COMMENT ON TABLE security.audit_seal_queue IS
     'Rows inserted but not sealed yet (without shared_preload_libraries, and security_events): the sealer moves the committed ones into security.audit_chain. row_hash: the audit_logs row''s hash computed at insert (security_events rows carry theirs).';
 
 CREATE TABLE security.audit_seal_state (
-    id          integer     PRIMARY KEY DEFAULT 1,
-    horizon     xid8        NOT NULL,
+    id              integer     PRIMARY KEY DEFAULT 1,
+    horizon         xid8        NOT NULL,
+    max_audit_id    bigint      NOT NULL DEFAULT 0,
     CONSTRAINT audit_seal_state_single CHECK (id = 1)
 );
 COMMENT ON TABLE security.audit_seal_state IS
-    'The oldest transaction that was running when the last seal read the shared ring: after the ring lost items (a restart, a crash reset, a full ring) the sealer rescans the audit_logs rows written since then.';
+    'Bookkeeping of the sealer. horizon: the oldest transaction that was running when the last seal read the shared ring (after the ring lost items - a restart, a crash reset, a full ring - the sealer rescans the audit_logs rows written since then). max_audit_id: the highest audit_logs id chained (rows at or below it are looked up in the chain before they are judged: a restore brings back rows already chained).';
 
 -- ---------------------------------------------------------------------------------
 -- Triggers (native).

@@ -72,6 +72,10 @@ TEST(DaySet, SketchedEstimateWithinTwoPercent) {
     const std::int64_t before = s->estimate();
     for (std::uint32_t n = 0; n < 5000; ++n) s->add(patient(n * 7919u + 3));  // repeats change nothing
     EXPECT_EQ(s->estimate(), before);
+    // the running count of set bits is the bitmap's
+    std::size_t ones = 0;
+    for (std::uint32_t w : s->slots) ones += static_cast<std::size_t>(__builtin_popcount(w));
+    EXPECT_EQ(ones, s->exact);
 }
 
 TEST(DaySet, FingerprintIsNeverZeroAndSpreads) {

@@ -107,7 +107,11 @@ bool set_bit(std::uint32_t* bits, std::uint32_t fp) {
 
 bool DaySet::add(const PatientId& patient) {
     const std::uint32_t fp = patient_fingerprint(patient);
-    if (sketched) return set_bit(slots, fp);
+    if (sketched) {
+        if (!set_bit(slots, fp)) return false;
+        ++exact;  // the set bits, so estimate() needs no scan
+        return true;
+    }
     std::size_t i = fp % kSlots;
     while (slots[i] != 0) {
         if (slots[i] == fp) return false;
@@ -121,15 +125,16 @@ bool DaySet::add(const PatientId& patient) {
     for (std::uint32_t s : slots)
         if (s != 0) fps.push_back(s);
     std::memset(slots, 0, sizeof slots);
-    for (std::uint32_t f : fps) set_bit(slots, f);
+    exact = 0;
+    for (std::uint32_t f : fps)
+        if (set_bit(slots, f)) ++exact;
     sketched = true;
     return true;
 }
 
 std::int64_t DaySet::estimate() const {
     if (!sketched) return exact;
-    std::size_t zeros = 0;
-    for (std::uint32_t w : slots) zeros += 32 - static_cast<std::size_t>(__builtin_popcount(w));
+    const std::size_t zeros = kBits - exact;
     const double m = static_cast<double>(kBits);
     if (zeros == 0) return static_cast<std::int64_t>(m * std::log(m));
     return static_cast<std::int64_t>(std::llround(-m * std::log(static_cast<double>(zeros) / m)));

@@ -49,7 +49,7 @@ struct DaySet {
     static constexpr std::uint32_t kExactLimit = 768;
     static constexpr std::size_t kBits = kSlots * 32;
     std::uint32_t slots[kSlots];  // fingerprints (0 = empty) or, once sketched, the bitmap
-    std::uint32_t exact;          // distinct fingerprints while exact
+    std::uint32_t exact;          // distinct fingerprints while exact, set bits once sketched
     bool sketched;
 
     void clear();

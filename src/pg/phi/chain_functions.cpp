@@ -258,6 +258,17 @@ Verdict walk_chain() {
         v.intact = false;
         if (!v.first_broken) v.first_broken = DatumGetInt64(*id);
     }
+    // A row chained twice (audit_chain_row_key refuses it; a change with the triggers and
+    // the constraint bypassed, or a dropped constraint, would not).
+    static spi::Statement twice(
+        "SELECT pg_catalog.min(d.row_id) FROM (SELECT c.row_id FROM security.audit_chain AS c"
+        "  GROUP BY c.source, c.row_id HAVING pg_catalog.count(*) > 1) AS d",
+        {});
+    spi::Rows t = spi::execute(twice, none, SPI_OK_SELECT);
+    if (auto id = t.get(0, 1)) {
+        v.intact = false;
+        if (!v.first_broken) v.first_broken = DatumGetInt64(*id);
+    }
     return v;
 }
 

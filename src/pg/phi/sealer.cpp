@@ -160,7 +160,7 @@ std::int64_t chain_max_row_id(Privileges& priv) {
     priv.ensure();
     spi::Connection conn;
     static spi::Statement max_id(
-        "SELECT coalesce(pg_catalog.max(c.row_id), 0) FROM security.audit_chain AS c WHERE c.source = 1", {});
+        "SELECT coalesce((SELECT s.max_audit_id FROM security.audit_seal_state AS s), 0)", {});
     spi::Args none(0);
     spi::Rows r = spi::execute(max_id, none, SPI_OK_SELECT);
     const std::int64_t v = DatumGetInt64(*r.get(0, 1));
@@ -267,17 +267,19 @@ std::int64_t seal(bool wait) {
             "WITH c AS (INSERT INTO security.audit_chain (seq, source, row_id, row_hash, link) "
             "  SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($2::int2[]),"
             "    pg_catalog.unnest($3::int8[]), pg_catalog.unnest($4::bytea[]), pg_catalog.unnest($5::bytea[])) RETURNING 1),"
-            " s AS (INSERT INTO security.audit_seal_state AS s (id, horizon) VALUES (1, $6)"
-            "       ON CONFLICT (id) DO UPDATE SET horizon = excluded.horizon RETURNING 1)"
+            " s AS (INSERT INTO security.audit_seal_state AS s (id, horizon, max_audit_id) VALUES (1, $6, $7)"
+            "       ON CONFLICT (id) DO UPDATE SET horizon = excluded.horizon,"
+            "          max_audit_id = GREATEST(s.max_audit_id, excluded.max_audit_id) RETURNING 1)"
             " SELECT (SELECT pg_catalog.count(*) FROM c), (SELECT pg_catalog.count(*) FROM s)",
-            {INT8ARRAYOID, INT2ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, XID8OID});
-        spi::Args args(6);
+            {INT8ARRAYOID, INT2ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, XID8OID, INT8OID});
+        spi::Args args(7);
         args.set(0, make_array(INT8OID, seqs));
         args.set(1, make_array(INT2OID, sources));
         args.set(2, make_array(INT8OID, ids));
         args.set(3, make_array(BYTEAOID, hashes));
         args.set(4, make_array(BYTEAOID, links));
         args.set(5, horizon);
+        args.set(6, Int64GetDatum(std::max<std::int64_t>(max_audit_id, 0)));
         spi::execute(append, args, SPI_OK_SELECT);
         if (max_audit_id >= 0 && shared::available()) shared::note_sealed_id(max_audit_id);
         total += static_cast<std::int64_t>(items.size());
