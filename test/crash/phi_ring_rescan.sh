@@ -15,8 +15,9 @@ q() { vlx_psql -X -At -d "$DB" -c "$1"; }
 check() {  # check NAME EXPECTED ACTUAL
     if [[ "$2" == "$3" ]]; then echo "ok   - $1"; else echo "FAIL - $1: expected '$2', got '$3'"; FAILED=1; fi
 }
-insert() {  # n rows of one user, committed, in one statement
-    q "INSERT INTO security.audit_logs (user_id, action, patient_id)
+insert() {  # n rows of one user in one statement, committed durably (the test cluster
+            # runs with synchronous_commit off, which may lose the last commits in a crash)
+    q "SET synchronous_commit = on; INSERT INTO security.audit_logs (user_id, action, patient_id)
        SELECT 'd0000000-0000-0000-0000-000000000001', 'patient_viewed',
               ('00000000-0000-0000-0000-' || lpad(($2 + g)::text, 12, '0'))::uuid
          FROM generate_series(1, $1) AS g" >/dev/null

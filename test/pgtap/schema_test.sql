@@ -2,7 +2,7 @@
 -- Runs in a database where CREATE EXTENSION pgtap and vitaluxe_security were done;
 -- everything it changes is rolled back.
 BEGIN;
-SELECT plan(112);
+SELECT plan(113);
 
 SET LOCAL vitaluxe_security.actor = 'pgtap';
 
@@ -64,8 +64,12 @@ SELECT is((SELECT status FROM security.system_health WHERE check_name = 'preload
           'system_health: preload status matches shared_preload_libraries');
 SELECT set_eq($$SELECT check_name FROM security.system_health$$,
               ARRAY['preload', 'row_level_security', 'public_grants', 'pending_notifications',
-                    'key_age', 'key_cache', 'lockdown'],
-              'system_health has the preload, RLS, PUBLIC grant, outbox, key and lockdown checks');
+                    'key_age', 'key_cache', 'lockdown', 'audit_chain', 'phi_shared_memory'],
+              'system_health has the preload, RLS, PUBLIC grant, outbox, key, lockdown, audit chain and PHI shared memory checks');
+SELECT is((SELECT status FROM security.system_health WHERE check_name = 'phi_shared_memory'),
+          CASE WHEN current_setting('shared_preload_libraries') ~ 'vitaluxe_security'
+               THEN 'ok' ELSE 'off' END,
+          'system_health: the PHI shared memory is on exactly when preloaded');
 
 -- ---------------------------------------------------------------------------------
 -- pg_dump registration
