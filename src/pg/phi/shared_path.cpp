@@ -138,7 +138,6 @@ void load_entry(shared::UserEntry& e, const Uuid& user, std::int64_t bucket, std
     static spi::Statement window_keys(
         "SELECT s.rule, s.window_key FROM security.phi_event_state AS s WHERE s.event_id = ANY ($1::int8[])",
         {INT8ARRAYOID});
-    (void)window_keys;
 
     spi::Args h(3);
     h.set(0, uuid_datum(user));
@@ -328,13 +327,12 @@ void raise_events(const Uuid& user, Oid relid, const std::vector<Row>& rows, con
     }
 }
 
-void persist_counts(const Uuid& user, const std::vector<Persist>& persists) {
+void persist_counts(const std::vector<Persist>& persists) {
     static spi::Statement upd(
         "UPDATE security.phi_event_state AS s SET access_count = GREATEST(s.access_count, $2),"
         "       first_access = LEAST(s.first_access, $3), last_access = GREATEST(s.last_access, $4)"
         " WHERE s.event_id = $1",
         {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID});
-    (void)user;
     for (const Persist& ps : persists) {
         spi::Args a(4);
         a.set(0, Int64GetDatum(ps.event_id));
@@ -408,82 +406,82 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         std::map<std::size_t, Backfill> backfill;
         // The rules over the entry, under its partition lock.
         auto apply_rules = [&](shared::UserEntry* e) {
-                const TransactionId xid = call([] { return GetCurrentTransactionId(); });
-                auto fire = [&](rules::Rule rule, std::size_t i, std::int64_t key, std::size_t in_window,
-                                std::int64_t today, const rules::BaselineStats* stats) {
-                    shared::OpenSlot& s = e->open[static_cast<int>(rule)];
-                    const bool alive = call([&] { return shared::slot_alive(s); });
-                    rules::OpenEvent ev{s.event_id, s.window_key, s.first_access, s.last_access, s.access_count};
-                    if (alive && rules::extends(rule, ev, rows[i].t, key, p.window)) {
-                        rules::absorb(ev, rows[i].t);
-                        s.first_access = ev.first_access;
-                        s.last_access = ev.last_access;
-                        s.access_count = ev.access_count;
-                        if (s.event_id != 0 && s.access_count - s.persisted_count >= kPersistEvery) {
-                            persists.push_back({s.event_id, rule, s});
-                            s.persisted_count = s.access_count;
-                        }
-                        return;
+            const TransactionId xid = call([] { return GetCurrentTransactionId(); });
+            auto fire = [&](rules::Rule rule, std::size_t i, std::int64_t key, std::size_t in_window,
+                            std::int64_t today, const rules::BaselineStats* stats) {
+                shared::OpenSlot& s = e->open[static_cast<int>(rule)];
+                const bool alive = call([&] { return shared::slot_alive(s); });
+                rules::OpenEvent ev{s.event_id, s.window_key, s.first_access, s.last_access, s.access_count};
+                if (alive && rules::extends(rule, ev, rows[i].t, key, p.window)) {
+                    rules::absorb(ev, rows[i].t);
+                    s.first_access = ev.first_access;
+                    s.last_access = ev.last_access;
+                    s.access_count = ev.access_count;
+                    if (s.event_id != 0 && s.access_count - s.persisted_count >= kPersistEvery) {
+                        persists.push_back({s.event_id, rule, s});
+                        s.persisted_count = s.access_count;
                     }
-                    if (alive && s.event_id != 0 && s.access_count != s.persisted_count)
-                        persists.push_back({s.event_id, rule, s});  // the superseded event's final count
-                    s = shared::OpenSlot{true, xid, 0, key, rows[i].t, rows[i].t, 1, 0};
-                    Raise rs{rule, i, in_window, today, stats ? *stats : rules::BaselineStats{}, stats != nullptr};
-                    raises.push_back(rs);
-                };
-                for (std::size_t i = begin; i < end; ++i) {
-                    const Row& r = rows[i];
-                    const Derived& d = der[i - begin];
-                    std::size_t in_window = 0;
-                    std::int64_t today = 0;
-                    if (r.patient) {
-                        auto bf = backfill.find(i);
-                        if (bf != backfill.end()) {
-                            in_window = bf->second.in_window;
-                            today = bf->second.today;
-                            if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
-                            // a day inside the entry's history: keep its count current
-                            const std::int64_t idx = d.day - (e->day - shared::kHistoryDays);
-                            if (idx >= 0 && idx < shared::kHistoryDays)
-                                e->history[idx] = std::max<std::int32_t>(e->history[idx], static_cast<std::int32_t>(today));
-                            if (rules::above_baseline(bf->second.stats, today, p.sigma, p.min_days))
-                                fire(rules::Rule::Baseline, i, d.day, in_window, today, &bf->second.stats);
-                        } else {
-                            // rate
-                            if (d.bucket > e->buckets[0].bucket) {
-                                if (d.bucket == e->buckets[0].bucket + 1) e->buckets[1] = e->buckets[0];
-                                else e->buckets[1].reset(d.bucket - 1);
-                                e->buckets[0].reset(d.bucket);
-                            }
-                            // (a row another backend has just moved behind: judged on the bucket it has)
-                            rules::RateSlots& cur = d.bucket == e->buckets[1].bucket ? e->buckets[1] : e->buckets[0];
-                            const rules::RateSlots* prev =
-                                (&cur == &e->buckets[0] && e->buckets[1].bucket == d.bucket - 1) ? &e->buckets[1] : nullptr;
-                            cur.touch(*r.patient, r.t, cap);
-                            if (rules::in_window_upper_bound(prev, cur, r.t, p.window) >= cap) {
-                                in_window = rules::distinct_in_window(prev, cur, r.t, p.window);
-                                if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
-                            }
-                            // baseline
-                            if (d.day > e->day) roll_day(*e, d.day, &finished_days);
-                            e->today.add(*r.patient);
-                            today = e->today.estimate();
-                            const rules::BaselineStats stats = stats_of(*e);
-                            if (rules::above_baseline(stats, today, p.sigma, p.min_days))
-                                fire(rules::Rule::Baseline, i, d.day, in_window, today, &stats);
-                        }
-                    }
-                    // cross-practice (and unknown users)
-                    if (!acct.known) {
-                        fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
-                    } else if (r.practice && !exempt(p, acct) && (!acct.practice || *acct.practice != *r.practice)) {
-                        fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
-                    }
-                    // unusual hours
-                    if (p.hours && p.hours->contains(rules::minute_of_day(d.local)))
-                        fire(rules::Rule::UnusualHours, i, rules::night_key(d.local, p.hours->start_minute), in_window,
-                             today, nullptr);
+                    return;
                 }
+                if (alive && s.event_id != 0 && s.access_count != s.persisted_count)
+                    persists.push_back({s.event_id, rule, s});  // the superseded event's final count
+                s = shared::OpenSlot{true, xid, 0, key, rows[i].t, rows[i].t, 1, 0};
+                Raise rs{rule, i, in_window, today, stats ? *stats : rules::BaselineStats{}, stats != nullptr};
+                raises.push_back(rs);
+            };
+            for (std::size_t i = begin; i < end; ++i) {
+                const Row& r = rows[i];
+                const Derived& d = der[i - begin];
+                std::size_t in_window = 0;
+                std::int64_t today = 0;
+                if (r.patient) {
+                    auto bf = backfill.find(i);
+                    if (bf != backfill.end()) {
+                        in_window = bf->second.in_window;
+                        today = bf->second.today;
+                        if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
+                        // a day inside the entry's history: keep its count current
+                        const std::int64_t idx = d.day - (e->day - shared::kHistoryDays);
+                        if (idx >= 0 && idx < shared::kHistoryDays)
+                            e->history[idx] = std::max<std::int32_t>(e->history[idx], static_cast<std::int32_t>(today));
+                        if (rules::above_baseline(bf->second.stats, today, p.sigma, p.min_days))
+                            fire(rules::Rule::Baseline, i, d.day, in_window, today, &bf->second.stats);
+                    } else {
+                        // rate
+                        if (d.bucket > e->buckets[0].bucket) {
+                            if (d.bucket == e->buckets[0].bucket + 1) e->buckets[1] = e->buckets[0];
+                            else e->buckets[1].reset(d.bucket - 1);
+                            e->buckets[0].reset(d.bucket);
+                        }
+                        // (a row another backend has just moved behind: judged on the bucket it has)
+                        rules::RateSlots& cur = d.bucket == e->buckets[1].bucket ? e->buckets[1] : e->buckets[0];
+                        const rules::RateSlots* prev =
+                            (&cur == &e->buckets[0] && e->buckets[1].bucket == d.bucket - 1) ? &e->buckets[1] : nullptr;
+                        cur.touch(*r.patient, r.t, cap);
+                        if (rules::in_window_upper_bound(prev, cur, r.t, p.window) >= cap) {
+                            in_window = rules::distinct_in_window(prev, cur, r.t, p.window);
+                            if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
+                        }
+                        // baseline
+                        if (d.day > e->day) roll_day(*e, d.day, &finished_days);
+                        e->today.add(*r.patient);
+                        today = e->today.estimate();
+                        const rules::BaselineStats stats = stats_of(*e);
+                        if (rules::above_baseline(stats, today, p.sigma, p.min_days))
+                            fire(rules::Rule::Baseline, i, d.day, in_window, today, &stats);
+                    }
+                }
+                // cross-practice (and unknown users)
+                if (!acct.known) {
+                    fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
+                } else if (r.practice && !exempt(p, acct) && (!acct.practice || *acct.practice != *r.practice)) {
+                    fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
+                }
+                // unusual hours
+                if (p.hours && p.hours->contains(rules::minute_of_day(d.local)))
+                    fire(rules::Rule::UnusualHours, i, rules::night_key(d.local, p.hours->start_minute), in_window,
+                         today, nullptr);
+            }
         };
 
         // 1. the entry (loaded outside the lock when missing), the rows behind it; the
@@ -555,7 +553,7 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         if (!raises.empty() || !persists.empty() || !finished_days.empty()) {
             need_spi();
             if (!raises.empty()) raise_events(user, relid, rows, raises, acct, tz_name, p);
-            if (!persists.empty()) persist_counts(user, persists);
+            if (!persists.empty()) persist_counts(persists);
             if (!finished_days.empty()) record_days(user, finished_days);
         }
         begin = end;
