@@ -77,8 +77,8 @@ std::vector<Item> take_committed_from_ring() {
     if (!shared::available()) return out;
     std::vector<shared::RingItem> all = shared::take_mine();
     if (all.empty()) return out;
+    g_took_from_ring = true;  // from here an error loses them: the rollback asks for a rescan
     const Oid relid = call([] { return get_relname_relid("audit_logs", get_namespace_oid("security", false)); });
-    g_took_from_ring = true;
     std::vector<shared::RingItem> keep;
     call([&] {
         for (const shared::RingItem& it : all) {
