@@ -2,6 +2,8 @@
 // uuid/bytea conversions, the extension-write flag of the guard triggers.
 #pragma once
 
+#include <set>
+
 #include "core/crypto/sha256.hpp"
 #include "pg/boundary.hpp"
 
@@ -73,6 +75,9 @@ private:
 // (their state and chain entries come back from the dump). take_restored() removes the id.
 void note_restored(Source source, std::int64_t id);
 bool take_restored(Source source, std::int64_t id);
+
+// Which of these audit_logs ids the chain already holds (inside an open SPI connection).
+std::set<std::int64_t> chained_audit_ids(const std::vector<std::int64_t>& ids);
 
 // The sealer (inside an open SPI connection). wait=false: skip when another sealer holds
 // the lock or the transaction is not READ COMMITTED. Returns the rows sealed.

@@ -55,15 +55,7 @@ int g_statements_since_seal = 0;
 void judge_on_tables(std::vector<Row> rows, const Params& p, bool queue, phi::Privileges& priv) {
     priv.planner_settings();
 
-    // Judge in (user, occurred_at, id) order: a back-filled batch is replayed in time order.
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-        if (a.user != b.user) return a.user < b.user;
-        if (a.t != b.t) return a.t < b.t;
-        return a.id < b.id;
-    });
-    std::vector<Uuid> users;
-    for (const Row& r : rows)
-        if (r.user && (users.empty() || users.back() != *r.user)) users.push_back(*r.user);
+    const std::vector<Uuid> users = phi::order_by_user(rows);
 
     spi::Connection conn;
     std::map<Uuid, Account> accounts;

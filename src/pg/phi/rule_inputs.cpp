@@ -92,20 +92,10 @@ void validate(const char* action, std::size_t len, bool patient_null, std::int64
 
 // Which of `ids` the chain already holds (a superuser's pg_restore of a dumped chain).
 std::set<std::int64_t> already_chained(const std::vector<std::int64_t>& ids, Privileges& priv) {
-    std::set<std::int64_t> out;
-    if (ids.empty()) return out;
+    if (ids.empty()) return {};
     priv.ensure();
     spi::Connection conn;
-    static spi::Statement chained(
-        "SELECT c.row_id FROM security.audit_chain AS c"
-        " WHERE c.source = 1 AND c.row_id = ANY ($1::int8[])",
-        {INT8ARRAYOID});
-    std::vector<std::optional<Datum>> arr;
-    for (auto id : ids) arr.emplace_back(Int64GetDatum(id));
-    spi::Args a(1);
-    a.set(0, make_array(INT8OID, arr));
-    spi::Rows r = spi::execute(chained, a, SPI_OK_SELECT);
-    for (std::uint64_t i = 0; i < r.size(); ++i) out.insert(DatumGetInt64(*r.get(i, 1)));
+    std::set<std::int64_t> out = chained_audit_ids(ids);
     conn.finish();
     return out;
 }
@@ -196,6 +186,18 @@ std::vector<Row> read_transition_rows(TriggerData* td, Privileges& priv) {
         }
     }
     return rows;
+}
+
+std::vector<Uuid> order_by_user(std::vector<Row>& rows) {
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        if (a.user != b.user) return a.user < b.user;
+        if (a.t != b.t) return a.t < b.t;
+        return a.id < b.id;
+    });
+    std::vector<Uuid> users;
+    for (const Row& r : rows)
+        if (r.user && (users.empty() || users.back() != *r.user)) users.push_back(*r.user);
+    return users;
 }
 
 // ---- accounts --------------------------------------------------------------------------

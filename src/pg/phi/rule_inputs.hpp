@@ -69,6 +69,10 @@ const Params& read_params();
 // rows the dumped chain already holds), each validated and hashed.
 std::vector<Row> read_transition_rows(TriggerData* td, Privileges& priv);
 
+// Sorts the rows in judging order (user, occurred_at, id: a back-filled batch is replayed
+// in time order) and returns the distinct users, in that order.
+std::vector<Uuid> order_by_user(std::vector<Row>& rows);
+
 // The accounts of `users`, from a per-backend cache that any change to security.accounts
 // invalidates (trigger security._protection_changed on the table).
 std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>& users, Privileges& priv);

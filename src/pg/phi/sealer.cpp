@@ -136,21 +136,29 @@ std::vector<Item> rescan() {
 // Drops items whose row the chain already holds (ring items that a rescan chained).
 void drop_chained(std::vector<Item>& items) {
     if (items.empty()) return;
-    static spi::Statement chained(
-        "SELECT c.row_id FROM security.audit_chain AS c WHERE c.source = 1 AND c.row_id = ANY ($1::int8[])",
-        {INT8ARRAYOID});
-    std::vector<std::optional<Datum>> ids;
-    for (const Item& it : items) ids.emplace_back(Int64GetDatum(it.row_id));
-    spi::Args a(1);
-    a.set(0, make_array(INT8OID, ids));
-    spi::Rows r = spi::execute(chained, a, SPI_OK_SELECT);
-    std::set<std::int64_t> in_chain;
-    for (std::uint64_t i = 0; i < r.size(); ++i) in_chain.insert(DatumGetInt64(*r.get(i, 1)));
+    std::vector<std::int64_t> ids;
+    for (const Item& it : items) ids.push_back(it.row_id);
+    const std::set<std::int64_t> in_chain = chained_audit_ids(ids);
     items.erase(std::remove_if(items.begin(), items.end(), [&](const Item& it) { return in_chain.count(it.row_id) > 0; }),
                 items.end());
 }
 
 }  // namespace
+
+std::set<std::int64_t> chained_audit_ids(const std::vector<std::int64_t>& ids) {
+    std::set<std::int64_t> out;
+    if (ids.empty()) return out;
+    static spi::Statement chained(
+        "SELECT c.row_id FROM security.audit_chain AS c WHERE c.source = 1 AND c.row_id = ANY ($1::int8[])",
+        {INT8ARRAYOID});
+    std::vector<std::optional<Datum>> arr;
+    for (std::int64_t id : ids) arr.emplace_back(Int64GetDatum(id));
+    spi::Args a(1);
+    a.set(0, make_array(INT8OID, arr));
+    spi::Rows r = spi::execute(chained, a, SPI_OK_SELECT);
+    for (std::uint64_t i = 0; i < r.size(); ++i) out.insert(DatumGetInt64(*r.get(i, 1)));
+    return out;
+}
 
 std::int64_t chain_max_row_id(Privileges& priv) {
     if (shared::available()) {

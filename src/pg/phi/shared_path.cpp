@@ -364,14 +364,7 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
     if (!shared::available() || p.threshold <= 0 ||
         static_cast<std::size_t>(p.threshold) > rules::RateSlots::kCapacity)
         return false;
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-        if (a.user != b.user) return a.user < b.user;
-        if (a.t != b.t) return a.t < b.t;
-        return a.id < b.id;
-    });
-    std::vector<Uuid> users;
-    for (const Row& r : rows)
-        if (r.user && (users.empty() || users.back() != *r.user)) users.push_back(*r.user);
+    const std::vector<Uuid> users = order_by_user(rows);
     const std::map<Uuid, std::shared_ptr<const Account>> accounts = accounts_of(users, priv);
     const auto cap = static_cast<std::size_t>(p.threshold);
     std::optional<spi::Connection> conn;  // opened only when a table is needed
