@@ -29,9 +29,11 @@ SELECT pg_temp.outcome($$DELETE FROM security.audit_logs WHERE id = 1$$);
 SELECT pg_temp.outcome($$TRUNCATE security.audit_logs$$);
 SELECT pg_temp.outcome($$DELETE FROM security.security_events WHERE id = 1$$);
 SELECT pg_temp.outcome($$TRUNCATE security.security_events CASCADE$$);
+SELECT pg_temp.outcome($$UPDATE security.audit_chain_block SET link = '\x00' WHERE seq_first = 1$$);
+SELECT pg_temp.outcome($$DELETE FROM security.audit_chain_block WHERE seq_first = 1$$);
+SELECT pg_temp.outcome($$TRUNCATE security.audit_chain_block$$);
+-- The chain's entry view is read-only.
 SELECT pg_temp.outcome($$UPDATE security.audit_chain SET row_hash = '\x00' WHERE seq = 1$$);
-SELECT pg_temp.outcome($$DELETE FROM security.audit_chain WHERE seq = 1$$);
-SELECT pg_temp.outcome($$TRUNCATE security.audit_chain$$);
 -- security_events: the chained columns are refused, the triage workflow is allowed.
 SELECT pg_temp.outcome($$UPDATE security.security_events SET severity = 'low' WHERE id = 1$$);
 SELECT pg_temp.outcome($$UPDATE security.security_events SET details = '{}' WHERE id = 1$$);
@@ -95,32 +97,38 @@ SELECT intact, first_broken_id FROM security.verify_audit_chain();
 SET session_replication_role = replica;
 UPDATE security.security_events SET severity = :'event2_severity' WHERE id = 2;
 SELECT encode(row_hash, 'hex') AS seq5_row_hash FROM security.audit_chain WHERE seq = 5 \gset
-UPDATE security.audit_chain SET row_hash = sha256('forged') WHERE seq = 5;
+-- Entry 5's stored hash rewritten inside its block (41 bytes an entry: flags, id, hash).
+UPDATE security.audit_chain_block
+   SET entries = overlay(entries PLACING sha256('forged') FROM ((5 - seq_first) * 41 + 10)::int FOR 32)
+ WHERE 5 BETWEEN seq_first AND seq_last;
 RESET session_replication_role;
 SELECT intact, first_broken_id = (SELECT row_id FROM security.audit_chain WHERE seq = 5) AS found_the_forged_link
   FROM security.verify_audit_chain();
 SET session_replication_role = replica;
-UPDATE security.audit_chain SET row_hash = decode(:'seq5_row_hash', 'hex') WHERE seq = 5;
+UPDATE security.audit_chain_block
+   SET entries = overlay(entries PLACING decode(:'seq5_row_hash', 'hex') FROM ((5 - seq_first) * 41 + 10)::int FOR 32)
+ WHERE 5 BETWEEN seq_first AND seq_last;
 RESET session_replication_role;
 SELECT intact FROM security.verify_audit_chain();
--- A row chained twice is refused by the chain's unique key; with the key dropped (in a
--- transaction rolled back) a duplicate with a correct hash and link, which only the
--- duplicate check can see, is found by verify.
-SELECT max(seq) AS head_seq FROM security.audit_chain \gset
-SET session_replication_role = replica;
-SELECT pg_temp.outcome($$INSERT INTO security.audit_chain (seq, source, row_id, row_hash, link)
-    SELECT h.seq + 1, c.source, c.row_id, c.row_hash, sha256(h.link || c.row_hash)
-      FROM security.audit_chain AS c, security.audit_chain AS h WHERE c.seq = 5 AND h.seq = $$ || :head_seq) AS chained_twice;
+-- A block written behind the sealer's back that chains entry 5's row a second time, with
+-- correct links (in a transaction rolled back), is found by the duplicate check.
+SELECT max(seq_last) AS head_seq FROM security.audit_chain_block \gset
 BEGIN;
-ALTER TABLE security.audit_chain DROP CONSTRAINT audit_chain_row_key;
-INSERT INTO security.audit_chain (seq, source, row_id, row_hash, link)
-SELECT h.seq + 1, c.source, c.row_id, c.row_hash, sha256(h.link || c.row_hash)
-  FROM security.audit_chain AS c, security.audit_chain AS h
- WHERE c.seq = 5 AND h.seq = :head_seq;
+INSERT INTO security.audit_chain_block (seq_first, seq_last, prev_link, link, entries, audit_ids, unpurged)
+SELECT h.seq_last + 1, h.seq_last + 1, h.link, sha256(h.link || c.row_hash),
+       substring(b.entries FROM ((5 - b.seq_first) * 41 + 1)::int FOR 41), b.audit_ids, 1
+  FROM security.audit_chain AS c, security.audit_chain_block AS h, security.audit_chain_block AS b
+ WHERE c.seq = 5 AND h.seq_last = :head_seq AND 5 BETWEEN b.seq_first AND b.seq_last;
 SELECT intact, first_broken_id = (SELECT row_id FROM security.audit_chain WHERE seq = 5) AS found_the_duplicate
   FROM security.verify_audit_chain();
 ROLLBACK;
-RESET session_replication_role;
+-- A block removed (here the first) breaks the links after it and unchains its rows (in a
+-- transaction rolled back).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM security.audit_chain_block WHERE seq_first = (SELECT min(seq_first) FROM security.audit_chain_block);
+SELECT intact, first_broken_id IS NOT NULL AS found_the_gap FROM security.verify_audit_chain();
+ROLLBACK;
 SELECT intact FROM security.verify_audit_chain();
 
 -- ---------------------------------------------------------------------------------

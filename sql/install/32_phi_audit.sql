@@ -10,7 +10,8 @@
 --   otherwise: over the rule-state tables below (read and written with one prepared
 --     statement each), the hashes into security.audit_seal_queue.
 -- Sealing: a sealer that gets the advisory lock without waiting (else skips) appends
--- committed-but-unsealed rows to security.audit_chain in seal order.
+-- committed-but-unsealed rows to the chain in seal order, one security.audit_chain_block
+-- row per seal.
 
 ALTER TABLE security.security_events ADD COLUMN row_hash bytea;
 COMMENT ON COLUMN security.security_events.row_hash IS
@@ -60,19 +61,22 @@ COMMENT ON TABLE security.phi_event_state IS
 
 -- ---------------------------------------------------------------------------------
 -- The chain.
-CREATE TABLE security.audit_chain (
-    seq         bigint      PRIMARY KEY,
-    source      smallint    NOT NULL,
-    row_id      bigint      NOT NULL,
-    row_hash    bytea       NOT NULL,
+CREATE TABLE security.audit_chain_block (
+    seq_first   bigint      PRIMARY KEY,
+    seq_last    bigint      NOT NULL,
+    prev_link   bytea       NOT NULL,
     link        bytea       NOT NULL,
+    entries     bytea       NOT NULL,
+    audit_ids   int8range   NOT NULL,
+    unpurged    integer     NOT NULL,
     sealed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    purged      boolean     NOT NULL DEFAULT false,
-    CONSTRAINT audit_chain_source_check CHECK (source IN (1, 2)),
-    CONSTRAINT audit_chain_row_key UNIQUE (source, row_id)
+    CONSTRAINT audit_chain_block_seq_check CHECK (seq_last >= seq_first),
+    CONSTRAINT audit_chain_block_entries_check
+        CHECK (pg_catalog.length(entries) = 41 * (seq_last - seq_first + 1))
 );
-COMMENT ON TABLE security.audit_chain IS
-    'Hash chain over security.audit_logs (source 1) and security.security_events (source 2) in seal order: link = SHA-256(previous link || row_hash). purged: the row was removed by security.purge_audit_before (its link still verifies).';
+CREATE INDEX audit_chain_block_audit_ids_idx ON security.audit_chain_block USING gist (audit_ids);
+COMMENT ON TABLE security.audit_chain_block IS
+    'The hash chain over security.audit_logs and security.security_events, one block per seal: entries (41 bytes each: flags = source 1 audit_logs / 2 security_events, bit 7 purged by retention; row id, 8 bytes big-endian; row hash, 32 bytes) at chain positions seq_first..seq_last, link(n) = SHA-256(link(n-1) || row_hash(n)) from prev_link to link. audit_ids: the range of its audit_logs ids (the index that finds a row''s block); unpurged: entries whose row still exists. Read it entry by entry through the view security.audit_chain.';
 
 CREATE TABLE security.audit_chain_anchor (
     id              integer     PRIMARY KEY DEFAULT 1,
@@ -83,7 +87,7 @@ CREATE TABLE security.audit_chain_anchor (
     CONSTRAINT audit_chain_anchor_single CHECK (id = 1)
 );
 COMMENT ON TABLE security.audit_chain_anchor IS
-    'Where the chain starts after a retention purge: the last purged chain entry and its link.';
+    'Where the chain starts after a retention purge: the position and link of the last entry of the last block the purge removed.';
 
 CREATE TABLE security.audit_seal_queue (
     source      smallint    NOT NULL,
@@ -146,9 +150,9 @@ CREATE TRIGGER security_events_guard BEFORE UPDATE OR DELETE ON security.securit
 CREATE TRIGGER security_events_guard_truncate BEFORE TRUNCATE ON security.security_events
     FOR EACH STATEMENT EXECUTE FUNCTION security._audit_guard();
 
-CREATE TRIGGER audit_chain_guard BEFORE UPDATE OR DELETE ON security.audit_chain
+CREATE TRIGGER audit_chain_block_guard BEFORE UPDATE OR DELETE ON security.audit_chain_block
     FOR EACH ROW EXECUTE FUNCTION security._audit_guard();
-CREATE TRIGGER audit_chain_guard_truncate BEFORE TRUNCATE ON security.audit_chain
+CREATE TRIGGER audit_chain_block_guard_truncate BEFORE TRUNCATE ON security.audit_chain_block
     FOR EACH STATEMENT EXECUTE FUNCTION security._audit_guard();
 CREATE TRIGGER audit_chain_anchor_guard BEFORE UPDATE OR DELETE ON security.audit_chain_anchor
     FOR EACH ROW EXECUTE FUNCTION security._audit_guard();
@@ -207,6 +211,20 @@ CREATE FUNCTION security.export_user_audit(user_id uuid, "from" timestamptz, "to
     LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION security.export_user_audit(uuid, timestamptz, timestamptz) IS
     'Evidence export: one JSON document per audit_logs row of the user in [from, to), in id order, with its row_hash and, once sealed, its chain position and link (hex).';
+
+-- The chain entry by entry: the blocks unpacked, with each entry's links.
+CREATE FUNCTION security._audit_chain_entries(audit_ids bigint[] DEFAULT NULL)
+    RETURNS TABLE (seq bigint, source smallint, row_id bigint, row_hash bytea,
+                   previous_link bytea, link bytea, sealed_at timestamptz, purged boolean)
+    AS 'MODULE_PATHNAME', 'vlx_audit_chain_entries'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION security._audit_chain_entries(bigint[]) IS
+    'The entries of security.audit_chain_block in chain order with their links; given audit_logs ids, only those ids'' entries (the blocks found through the audit_ids index).';
+CREATE VIEW security.audit_chain WITH (security_invoker = true) AS
+    SELECT e.seq, e.source, e.row_id, e.row_hash, e.previous_link, e.link, e.sealed_at, e.purged
+      FROM security._audit_chain_entries() AS e;
+COMMENT ON VIEW security.audit_chain IS
+    'The hash chain entry by entry (source 1 audit_logs, 2 security_events), in seal order: link = SHA-256(previous_link || row_hash). purged: the row was removed by security.purge_audit_before (its link still verifies). Stored as one row per seal in security.audit_chain_block.';
 
 -- ---------------------------------------------------------------------------------
 -- PHI anomaly events with their running state (the de-dup counters).

@@ -8,8 +8,10 @@ GRANT EXECUTE ON FUNCTION
     security.seal_audit_chain(),
     security.purge_audit_before(timestamptz),
     security.phi_accessed_patients(uuid, timestamptz, timestamptz),
-    security.export_user_audit(uuid, timestamptz, timestamptz)
+    security.export_user_audit(uuid, timestamptz, timestamptz),
+    security._audit_chain_entries(bigint[])
     TO security_admin;
+GRANT SELECT ON security.audit_chain TO security_admin;
 GRANT SELECT ON security.phi_events TO security_admin;
 -- What the views read from shared memory (security_invoker views: their readers call them).
 GRANT EXECUTE ON FUNCTION

@@ -14,7 +14,8 @@ AS $fn$
                   CASE WHEN q.waiting > 0 AND coalesce(h.sealed_at, '-infinity') < pg_catalog.now() - interval '10 minutes'
                        THEN ': nothing sealed for 10 minutes, run security.seal_audit_chain()' ELSE '' END)
       FROM (SELECT count(*) AS waiting FROM security.audit_seal_queue) AS q
-      LEFT JOIN LATERAL (SELECT c.seq, c.sealed_at FROM security.audit_chain AS c ORDER BY c.seq DESC LIMIT 1) AS h ON true
+      LEFT JOIN LATERAL (SELECT b.seq_last AS seq, b.sealed_at FROM security.audit_chain_block AS b
+                          ORDER BY b.seq_first DESC LIMIT 1) AS h ON true
       LEFT JOIN security.audit_chain_anchor AS a ON true
       LEFT JOIN security.phi_shared_state() AS s ON true
     UNION ALL

@@ -2,14 +2,14 @@
 -- with the right shape and privileges, the rules fire and de-duplicate, the chain
 -- verifies and finds tampering.  Everything is rolled back.
 BEGIN;
-SELECT plan(32);
+SELECT plan(35);
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL vitaluxe_security.actor = 'pgtap';
 
 -- Shape
 SELECT has_table('security', t, format('table security.%s exists', t))
   FROM unnest(ARRAY['phi_rate_state', 'phi_daily', 'phi_daily_patients', 'phi_event_state',
-                    'audit_chain', 'audit_chain_anchor', 'audit_seal_queue', 'audit_seal_state']::name[]) AS t;
+                    'audit_chain_block', 'audit_chain_anchor', 'audit_seal_queue', 'audit_seal_state']::name[]) AS t;
 SELECT hasnt_column('security', 'audit_logs', 'row_hash',
                     'audit_logs has no row_hash: the insert trigger hashes rows for the sealer, no row is rewritten');
 SELECT has_column('security', 'security_events', 'row_hash', 'security_events.row_hash exists');
@@ -83,6 +83,11 @@ SELECT throws_ok($$INSERT INTO security.audit_logs (user_id, action, patient_id,
 
 -- Chain
 SELECT is((SELECT intact FROM security.verify_audit_chain()), true, 'the chain verifies');
+SELECT has_view('security', 'audit_chain', 'the chain entry by entry is the view security.audit_chain');
+SELECT is((SELECT count(*) FROM security.audit_chain), (SELECT rows_checked FROM security.verify_audit_chain()),
+          'the view shows every entry verify walks');
+SELECT ok((SELECT count(*) FROM security.audit_chain_block) < (SELECT count(*) FROM security.audit_chain),
+          'the chain is stored one block per seal, not one row per audit row');
 SET LOCAL session_replication_role = replica;
 UPDATE security.audit_logs SET entity_id = 'x' WHERE id = (SELECT max(id) FROM security.audit_logs);
 SET LOCAL session_replication_role = origin;

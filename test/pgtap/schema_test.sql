@@ -32,7 +32,7 @@ SELECT tables_are('security', ARRAY[
         'key_rotations', 'key_rotation_progress', 'key_usage',
         -- PHI audit rule state and hash chain (part 32)
         'phi_rate_state', 'phi_daily', 'phi_daily_patients', 'phi_event_state',
-        'audit_chain', 'audit_chain_anchor', 'audit_seal_queue', 'audit_seal_state']::name[],
+        'audit_chain_block', 'audit_chain_anchor', 'audit_seal_queue', 'audit_seal_state']::name[],
     'schema security has exactly the tables of the spec, the login path''s working state, key rotation''s bookkeeping and the PHI rule state and chain');
 
 -- Views

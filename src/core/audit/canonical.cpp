@@ -49,16 +49,6 @@ Sha256Digest chain_link(const Sha256Digest& previous, const Sha256Digest& row_ha
     return h.finish();
 }
 
-bool ChainWalker::step(const ChainEntry& entry) {
-    const Sha256Digest next = chain_link(link_, entry.stored_row_hash);
-    const bool ok = intact_ && entry.row_present && entry.actual_row_hash == entry.stored_row_hash &&
-                    next == entry.stored_link;
-    // Continue from the stored link so one break does not hide where the next one is.
-    link_ = entry.stored_link;
-    if (!ok) intact_ = false;
-    return ok;
-}
-
 std::string to_hex(const Sha256Digest& digest) {
     static const char* hex = "0123456789abcdef";
     std::string out;

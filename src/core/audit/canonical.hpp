@@ -38,28 +38,7 @@ private:
 Sha256Digest genesis();
 Sha256Digest chain_link(const Sha256Digest& previous, const Sha256Digest& row_hash);
 
-// Result of walking a chain: the index of the first entry that does not verify.
-struct ChainEntry {
-    Sha256Digest stored_row_hash;    // what the sealer recorded
-    Sha256Digest actual_row_hash;    // recomputed from the row as it is now
-    Sha256Digest stored_link;        // what the sealer recorded
-    bool row_present = true;         // false: the row was deleted
-};
-
-// Walks entries from `start` (the anchor); returns the index of the first broken entry or
-// -1. `link` ends as the last link computed.
-class ChainWalker {
-public:
-    explicit ChainWalker(const Sha256Digest& start) : link_(start) {}
-    // false when this entry breaks the chain (after the first break every result is false).
-    bool step(const ChainEntry& entry);
-    const Sha256Digest& link() const { return link_; }
-    bool intact() const { return intact_; }
-
-private:
-    Sha256Digest link_;
-    bool intact_ = true;
-};
+// The stored form and its walk: core/audit/chain_block.hpp.
 
 std::string to_hex(const Sha256Digest& digest);
 

@@ -1,11 +1,16 @@
 // Tamper evidence (SPEC §3): the row-hash and guard triggers, the seal queue for
 // security_events, security.seal_audit_chain, security.verify_audit_chain and
 // security.purge_audit_before.
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
 #include "core/audit/canonical.hpp"
 #include "core/error.hpp"
 #include "core/phi/rules.hpp"
 #include "core/settings_catalog.hpp"
 #include "pg/datum.hpp"
+#include "pg/phi/chain_store.hpp"
 #include "pg/phi/pgx.hpp"
 #include "pg/phi/shared_state.hpp"
 #include "pg/settings.hpp"
@@ -185,89 +190,118 @@ struct Verdict {
     std::optional<std::int64_t> first_broken;
 };
 
-Verdict walk_chain() {
-    Verdict v;
-    static spi::Statement anchor("SELECT a.link FROM security.audit_chain_anchor AS a", {});
-    spi::Args none(0);
-    vlx::core::Sha256Digest start = vlx::core::audit::genesis();
-    {
-        spi::Rows r = spi::execute(anchor, none, SPI_OK_SELECT);
-        if (!r.empty()) start = phi::digest_of(*r.get(0, 1));
-    }
-    static spi::Statement walk(
-        "SELECT c.seq, c.source, c.row_id, c.row_hash, c.link, c.purged,"
-        "       a.id IS NOT NULL, a.id, a.occurred_at, a.user_id, a.user_email, a.session_id, a.action,"
-        "       a.entity_type, a.entity_id, a.patient_id, a.practice_id, a.ip_address, a.details, a.recorded_at,"
-        "       e.id IS NOT NULL, e.id, e.event_type, e.severity, e.user_id, e.email, e.ip_address,"
+// What each entry's row is now: fetched per block, hashed as the sealer hashed it.
+std::vector<vlx::core::audit::RowCheck> check_rows(const vlx::core::audit::StoredBlock& block) {
+    // (the columns of columns(Source), in its order)
+    static spi::Statement audit_rows(
+        "SELECT a.id, a.occurred_at, a.user_id, a.user_email, a.session_id, a.action, a.entity_type,"
+        "       a.entity_id, a.patient_id, a.practice_id, a.ip_address, a.details, a.recorded_at"
+        "  FROM security.audit_logs AS a WHERE a.id = ANY ($1::int8[])",
+        {INT8ARRAYOID});
+    static spi::Statement event_rows(
+        "SELECT e.id, e.event_type, e.severity, e.user_id, e.email, e.ip_address,"
         "       e.attempt_count, e.details, e.occurred_at"
-        "  FROM security.audit_chain AS c"
-        "  LEFT JOIN security.audit_logs AS a ON c.source = 1 AND a.id = c.row_id"
-        "  LEFT JOIN security.security_events AS e ON c.source = 2 AND e.id = c.row_id"
-        " ORDER BY c.seq",
-        {});
-    vlx::core::audit::ChainWalker walker(start);
-    Portal portal = call([&] { return SPI_cursor_open(nullptr, walk.plan(), nullptr, nullptr, false); });
-    const std::size_t na = phi::columns(phi::Source::AuditLogs).size();
-    const std::size_t ne = phi::columns(phi::Source::SecurityEvents).size();
-    for (;;) {
-        call([&] { SPI_cursor_fetch(portal, true, 2000); });
-        const std::uint64_t n = SPI_processed;
+        "  FROM security.security_events AS e WHERE e.id = ANY ($1::int8[])",
+        {INT8ARRAYOID});
+    std::vector<vlx::core::audit::RowCheck> checks(block.entries.size(), vlx::core::audit::RowCheck{false, {}});
+    for (const phi::Source source : {phi::Source::AuditLogs, phi::Source::SecurityEvents}) {
+        std::unordered_map<std::int64_t, std::size_t> where;
+        std::vector<std::optional<Datum>> ids;
+        for (std::size_t i = 0; i < block.entries.size(); ++i) {
+            const auto& e = block.entries[i];
+            if (e.source != static_cast<std::int16_t>(source) || e.purged) continue;
+            where.emplace(e.row_id, i);
+            ids.emplace_back(Int64GetDatum(e.row_id));
+        }
+        if (ids.empty()) continue;
+        spi::Args a(1);
+        a.set(0, phi::make_array(INT8OID, ids));
+        spi::Rows rows = spi::execute(source == phi::Source::AuditLogs ? audit_rows : event_rows, a, SPI_OK_SELECT);
+        const std::size_t ncols = phi::columns(source).size();
+        std::vector<std::optional<Datum>> values(ncols);
+        for (std::uint64_t r = 0; r < rows.size(); ++r) {
+            for (std::size_t k = 0; k < ncols; ++k) values[k] = rows.get(r, static_cast<int>(k) + 1);
+            auto it = where.find(DatumGetInt64(*values[0]));
+            if (it == where.end()) continue;
+            checks[it->second] = vlx::core::audit::RowCheck{true, phi::row_digest(source, values)};
+        }
+        call([] { SPI_freetuptable(SPI_tuptable); });
+    }
+    return checks;
+}
+
+// The smallest id of the table that neither the chain (sorted ids) nor the seal queue
+// holds: a row inserted with the triggers bypassed. One ordered pass over the primary key.
+std::optional<std::int64_t> first_unchained(phi::Source source, const std::vector<std::int64_t>& chained) {
+    static spi::Statement queued(
+        "SELECT q.row_id FROM security.audit_seal_queue AS q WHERE q.source = $1", {INT2OID});
+    static spi::Statement audit_ids("SELECT a.id FROM security.audit_logs AS a ORDER BY a.id", {});
+    static spi::Statement event_ids("SELECT e.id FROM security.security_events AS e ORDER BY e.id", {});
+    std::set<std::int64_t> in_queue;
+    {
+        spi::Args a(1);
+        a.set(0, Int16GetDatum(static_cast<std::int16_t>(source)));
+        spi::Rows r = spi::execute(queued, a, SPI_OK_SELECT);
+        for (std::uint64_t i = 0; i < r.size(); ++i) in_queue.insert(DatumGetInt64(*r.get(i, 1)));
+        call([] { SPI_freetuptable(SPI_tuptable); });
+    }
+    spi::Statement& ids = source == phi::Source::AuditLogs ? audit_ids : event_ids;
+    Portal portal = call([&] { return SPI_cursor_open(nullptr, ids.plan(), nullptr, nullptr, false); });
+    std::optional<std::int64_t> found;
+    auto next_chained = chained.begin();
+    while (!found) {
+        const std::uint64_t n = call([&] {
+            SPI_cursor_fetch(portal, true, 10000);
+            return SPI_processed;
+        });
         if (n == 0) break;
         spi::Rows rows(SPI_tuptable, n);
-        for (std::uint64_t i = 0; i < n; ++i) {
-            vlx::core::audit::ChainEntry entry;
-            const std::int16_t source = DatumGetInt16(*rows.get(i, 2));
-            const std::int64_t row_id = DatumGetInt64(*rows.get(i, 3));
-            entry.stored_row_hash = phi::digest_of(*rows.get(i, 4));
-            entry.stored_link = phi::digest_of(*rows.get(i, 5));
-            const bool purged = DatumGetBool(*rows.get(i, 6));
-            if (purged) {
-                entry.actual_row_hash = entry.stored_row_hash;
-            } else {
-                const bool audit = source == 1;
-                const int present_col = audit ? 7 : 8 + static_cast<int>(na);
-                entry.row_present = DatumGetBool(*rows.get(i, present_col));
-                if (entry.row_present) {
-                    std::vector<std::optional<Datum>> values(audit ? na : ne);
-                    for (std::size_t k = 0; k < values.size(); ++k) values[k] = rows.get(i, present_col + 1 + static_cast<int>(k));
-                    entry.actual_row_hash =
-                        phi::row_digest(audit ? phi::Source::AuditLogs : phi::Source::SecurityEvents, values);
-                }
-            }
-            ++v.rows_checked;
-            if (!walker.step(entry) && !v.first_broken) v.first_broken = row_id;
+        for (std::uint64_t i = 0; i < n && !found; ++i) {
+            const std::int64_t id = DatumGetInt64(*rows.get(i, 1));
+            while (next_chained != chained.end() && *next_chained < id) ++next_chained;
+            if ((next_chained == chained.end() || *next_chained != id) && !in_queue.count(id)) found = id;
         }
-        call([&] { SPI_freetuptable(SPI_tuptable); });
+        call([] { SPI_freetuptable(SPI_tuptable); });
     }
     call([&] { SPI_cursor_close(portal); });
-    // Rows nobody chained or queued: inserted with the triggers bypassed.
-    static spi::Statement unchained(
-        "SELECT pg_catalog.min(x) FROM ("
-        "  SELECT pg_catalog.min(a.id) AS x FROM security.audit_logs AS a"
-        "   WHERE NOT EXISTS (SELECT 1 FROM security.audit_chain AS c WHERE c.source = 1 AND c.row_id = a.id)"
-        "     AND NOT EXISTS (SELECT 1 FROM security.audit_seal_queue AS q WHERE q.source = 1 AND q.row_id = a.id)"
-        "  UNION ALL"
-        "  SELECT pg_catalog.min(e.id) FROM security.security_events AS e"
-        "   WHERE NOT EXISTS (SELECT 1 FROM security.audit_chain AS c WHERE c.source = 2 AND c.row_id = e.id)"
-        "     AND NOT EXISTS (SELECT 1 FROM security.audit_seal_queue AS q WHERE q.source = 2 AND q.row_id = e.id)"
-        ") AS u",
-        {});
-    spi::Rows u = spi::execute(unchained, none, SPI_OK_SELECT);
+    return found;
+}
+
+std::optional<std::int64_t> min_of(std::optional<std::int64_t> a, std::optional<std::int64_t> b) {
+    if (!a) return b;
+    if (!b) return a;
+    return std::min(*a, *b);
+}
+
+// Walks the blocks from the anchor: every entry's row hashed again, every link recomputed.
+// Then the rows nobody chained or queued, then rows chained twice (the sealer never does;
+// a block written behind its back could).
+Verdict walk_chain() {
+    Verdict v;
+    const auto [start_seq, start_link] = phi::chain::start();
+    vlx::core::audit::BlockWalker walker(start_link, start_seq);
+    std::vector<std::int64_t> chained[2];  // audit_logs, security_events
+    phi::chain::for_each_block(std::nullopt, [&](const phi::chain::Block& b) {
+        const auto broken = walker.step(b.stored, check_rows(b.stored));
+        if (broken && !v.first_broken && *broken < b.stored.entries.size())
+            v.first_broken = b.stored.entries[*broken].row_id;
+        for (const auto& e : b.stored.entries) chained[e.source - 1].push_back(e.row_id);
+        return true;
+    });
+    v.rows_checked = walker.entries_walked();
     v.intact = walker.intact();
-    if (auto id = u.get(0, 1)) {
-        v.intact = false;
-        if (!v.first_broken) v.first_broken = DatumGetInt64(*id);
+    std::optional<std::int64_t> twice;
+    for (auto& ids : chained) {
+        std::sort(ids.begin(), ids.end());
+        const auto dup = std::adjacent_find(ids.begin(), ids.end());
+        if (dup != ids.end()) twice = min_of(twice, *dup);
     }
-    // A row chained twice (audit_chain_row_key refuses it; a change with the triggers and
-    // the constraint bypassed, or a dropped constraint, would not).
-    static spi::Statement twice(
-        "SELECT pg_catalog.min(d.row_id) FROM (SELECT c.row_id FROM security.audit_chain AS c"
-        "  GROUP BY c.source, c.row_id HAVING pg_catalog.count(*) > 1) AS d",
-        {});
-    spi::Rows t = spi::execute(twice, none, SPI_OK_SELECT);
-    if (auto id = t.get(0, 1)) {
+    const std::optional<std::int64_t> unchained =
+        min_of(first_unchained(phi::Source::AuditLogs, chained[0]), first_unchained(phi::Source::SecurityEvents, chained[1]));
+    for (const auto& extra : {unchained, twice}) {
+        if (!extra) continue;
         v.intact = false;
-        if (!v.first_broken) v.first_broken = DatumGetInt64(*id);
+        if (!v.first_broken) v.first_broken = *extra;
     }
     return v;
 }
@@ -296,6 +330,48 @@ VLX_FUNCTION(vlx_verify_audit_chain) {
     });
 }
 
+namespace {
+
+// The chain entries of rows the purge deleted become purged links (their stored hash
+// stands in for the row); a block's unpurged count says when it can fold into the anchor.
+void mark_purged(std::vector<std::int64_t> ids) {
+    if (ids.empty()) return;
+    std::sort(ids.begin(), ids.end());
+    struct Change {
+        std::int64_t seq_first;
+        std::string entries;
+        std::int32_t unpurged;
+    };
+    std::vector<Change> changes;
+    phi::chain::for_each_block(std::make_pair(ids.front(), ids.back()), [&](const phi::chain::Block& b) {
+        std::vector<vlx::core::audit::BlockEntry> entries = b.stored.entries;
+        bool changed = false;
+        std::int32_t unpurged = 0;
+        for (auto& e : entries) {
+            if (!e.purged && e.source == static_cast<std::int16_t>(phi::Source::AuditLogs) &&
+                std::binary_search(ids.begin(), ids.end(), e.row_id)) {
+                e.purged = true;
+                changed = true;
+            }
+            if (!e.purged) ++unpurged;
+        }
+        if (changed) changes.push_back(Change{b.stored.seq_first, vlx::core::audit::encode_block(entries), unpurged});
+        return true;
+    });
+    static spi::Statement update(
+        "UPDATE security.audit_chain_block AS b SET entries = $2, unpurged = $3 WHERE b.seq_first = $1",
+        {INT8OID, BYTEAOID, INT4OID});
+    for (const Change& c : changes) {
+        spi::Args a(3);
+        a.set(0, Int64GetDatum(c.seq_first));
+        a.set(1, phi::bytea_datum(reinterpret_cast<const std::uint8_t*>(c.entries.data()), c.entries.size()));
+        a.set(2, Int32GetDatum(c.unpurged));
+        spi::execute(update, a, SPI_OK_UPDATE);
+    }
+}
+
+}  // namespace
+
 // security.purge_audit_before(before timestamptz) -> bigint
 VLX_FUNCTION(vlx_purge_audit_before) {
     const Datum before = vlx::pg::datum::require_arg(fcinfo, 0, "before");
@@ -303,29 +379,19 @@ VLX_FUNCTION(vlx_purge_audit_before) {
     phi::ExtensionWrite write;
     phi::seal(true);
     static spi::Statement purge(
-        "WITH d AS (DELETE FROM security.audit_logs AS a WHERE a.occurred_at < $1 RETURNING a.id),"
-        " m AS (UPDATE security.audit_chain AS c SET purged = true FROM d"
-        "        WHERE c.source = 1 AND c.row_id = d.id RETURNING c.seq)"
-        " SELECT (SELECT pg_catalog.count(*) FROM d), (SELECT pg_catalog.count(*) FROM m)",
-        {TIMESTAMPTZOID});
+        "DELETE FROM security.audit_logs AS a WHERE a.occurred_at < $1 RETURNING a.id", {TIMESTAMPTZOID});
     spi::Args args(1);
     args.set(0, before);
-    spi::Rows r = spi::execute(purge, args, SPI_OK_SELECT);
-    const std::int64_t deleted = DatumGetInt64(*r.get(0, 1));
-    // Fold the fully purged prefix of the chain into the anchor.
-    static spi::Statement fold(
-        "WITH p AS (SELECT c.seq, c.link FROM security.audit_chain AS c"
-        "            WHERE c.seq < coalesce((SELECT pg_catalog.min(k.seq) FROM security.audit_chain AS k"
-        "                                     WHERE NOT k.purged), 9223372036854775807)"
-        "            ORDER BY c.seq DESC LIMIT 1),"
-        " a AS (INSERT INTO security.audit_chain_anchor AS x (id, seq, link, purged_before)"
-        "        SELECT 1, p.seq, p.link, $1 FROM p"
-        "        ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, link = excluded.link,"
-        "           purged_before = GREATEST(x.purged_before, excluded.purged_before), created_at = pg_catalog.now()"
-        "        RETURNING x.seq)"
-        " DELETE FROM security.audit_chain AS c USING a WHERE c.seq <= a.seq",
-        {TIMESTAMPTZOID});
-    spi::execute(fold, args, SPI_OK_DELETE);
+    std::vector<std::int64_t> deleted_ids;
+    {
+        spi::Rows r = spi::execute(purge, args, SPI_OK_DELETE_RETURNING);
+        deleted_ids.reserve(r.size());
+        for (std::uint64_t i = 0; i < r.size(); ++i) deleted_ids.push_back(DatumGetInt64(*r.get(i, 1)));
+        call([] { SPI_freetuptable(SPI_tuptable); });
+    }
+    const auto deleted = static_cast<std::int64_t>(deleted_ids.size());
+    mark_purged(deleted_ids);
+    phi::chain::fold_purged_prefix(before);
     // The rule state of the purged period goes too: rate buckets that end a window before
     // the cutoff, daily rollups of days that end a day before it (a local day may run up
     // to a day past its UTC date). Open-event state stays with its events.

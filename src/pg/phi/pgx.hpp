@@ -39,7 +39,7 @@ Datum bytea_datum(const std::uint8_t* data, std::size_t size);
 Datum digest_datum(const core::Sha256Digest& d);
 core::Sha256Digest digest_of(Datum bytea);  // 32 zero bytes when the length is wrong
 
-// The sources of the chain (audit_chain.source).
+// The sources of the chain (the flags of a chain block entry, audit_chain.source).
 enum class Source : std::int16_t { AuditLogs = 1, SecurityEvents = 2 };
 
 // Canonical column lists, in encoding order.

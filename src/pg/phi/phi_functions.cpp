@@ -123,6 +123,8 @@ VLX_FUNCTION(vlx_phi_accessed_patients) {
 // security.export_user_audit(user_id, from, to) -> setof jsonb
 VLX_FUNCTION(vlx_export_user_audit) {
     static spi::Statement rows(
+        "WITH l AS MATERIALIZED (SELECT * FROM security.audit_logs AS x"
+        "                         WHERE x.user_id = $1 AND x.occurred_at >= $2 AND x.occurred_at < $3)"
         "SELECT pg_catalog.jsonb_build_object("
         "         'id', l.id, 'occurred_at', l.occurred_at, 'recorded_at', l.recorded_at,"
         "         'user_id', l.user_id, 'user_email', l.user_email, 'session_id', l.session_id,"
@@ -131,15 +133,11 @@ VLX_FUNCTION(vlx_export_user_audit) {
         "         'details', l.details,"
         "         'row_hash', pg_catalog.encode(c.row_hash, 'hex'),"
         "         'chain_seq', c.seq,"
-        "         'previous_link', pg_catalog.encode(coalesce("
-        "              (SELECT p.link FROM security.audit_chain AS p WHERE p.seq = c.seq OPERATOR(pg_catalog.-) 1),"
-        "              (SELECT a.link FROM security.audit_chain_anchor AS a WHERE a.seq = c.seq OPERATOR(pg_catalog.-) 1),"
-        "              CASE WHEN c.seq = 1 THEN pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex') END), 'hex'),"
+        "         'previous_link', pg_catalog.encode(c.previous_link, 'hex'),"
         "         'chain_link', pg_catalog.encode(c.link, 'hex'),"
         "         'sealed_at', c.sealed_at)"
-        "  FROM security.audit_logs AS l"
-        "  LEFT JOIN security.audit_chain AS c ON c.source = 1 AND c.row_id = l.id"
-        " WHERE l.user_id = $1 AND l.occurred_at >= $2 AND l.occurred_at < $3"
+        "  FROM l LEFT JOIN security._audit_chain_entries((SELECT coalesce(pg_catalog.array_agg(y.id), '{}') FROM l AS y)) AS c"
+        "         ON c.source = 1 AND c.row_id = l.id"
         " ORDER BY l.id",
         {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID});
     return materialize(fcinfo, rows);

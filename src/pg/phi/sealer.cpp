@@ -1,5 +1,5 @@
-// The sealer: appends committed, not yet chained audit rows to security.audit_chain in
-// seal order, link(n) = SHA-256(link(n-1) || row_hash(n)). Sources of new rows:
+// The sealer: appends committed, not yet chained audit rows to the chain, one
+// security.audit_chain_block row per seal, in seal order: link(n) = SHA-256(link(n-1) || row_hash(n)). Sources of new rows:
 //  * the shared ring (preloaded): (id, xid, hash) pushed by the insert trigger; an item is
 //    sealed once its (sub)transaction committed, kept while it runs, dropped if it aborted,
 //    so transactions committing out of id order are chained in the order they commit;
@@ -13,6 +13,7 @@
 
 #include "core/audit/canonical.hpp"
 #include "core/error.hpp"
+#include "pg/phi/chain_store.hpp"
 #include "pg/phi/pgx.hpp"
 #include "pg/phi/rule_inputs.hpp"
 #include "pg/phi/shared_state.hpp"
@@ -115,7 +116,6 @@ std::vector<Item> rescan() {
         "       a.entity_id, a.patient_id, a.practice_id, a.ip_address, a.details, a.recorded_at"
             " FROM security.audit_logs AS a"
             " WHERE ($1::xid8 IS NULL OR pg_catalog.age(a.xmin) <= pg_catalog.age(pg_catalog.xid($1::xid8)))"
-            "   AND NOT EXISTS (SELECT 1 FROM security.audit_chain AS c WHERE c.source = 1 AND c.row_id = a.id)"
             "   AND NOT EXISTS (SELECT 1 FROM security.audit_seal_queue AS q WHERE q.source = 1 AND q.row_id = a.id)"
             " ORDER BY a.id",
         {XID8OID});
@@ -133,32 +133,21 @@ std::vector<Item> rescan() {
     return out;
 }
 
-// Drops items whose row the chain already holds (ring items that a rescan chained).
+// Drops audit_logs items whose row the chain already holds (ring items a rescan chained,
+// rows a rescan finds that the ring delivered, queue rows of restored data).
 void drop_chained(std::vector<Item>& items) {
-    if (items.empty()) return;
     std::vector<std::int64_t> ids;
-    for (const Item& it : items) ids.push_back(it.row_id);
+    for (const Item& it : items)
+        if (it.source == 1) ids.push_back(it.row_id);
+    if (ids.empty()) return;
     const std::set<std::int64_t> in_chain = chained_audit_ids(ids);
-    items.erase(std::remove_if(items.begin(), items.end(), [&](const Item& it) { return in_chain.count(it.row_id) > 0; }),
+    if (in_chain.empty()) return;
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [&](const Item& it) { return it.source == 1 && in_chain.count(it.row_id) > 0; }),
                 items.end());
 }
 
 }  // namespace
-
-std::set<std::int64_t> chained_audit_ids(const std::vector<std::int64_t>& ids) {
-    std::set<std::int64_t> out;
-    if (ids.empty()) return out;
-    static spi::Statement chained(
-        "SELECT c.row_id FROM security.audit_chain AS c WHERE c.source = 1 AND c.row_id = ANY ($1::int8[])",
-        {INT8ARRAYOID});
-    std::vector<std::optional<Datum>> arr;
-    for (std::int64_t id : ids) arr.emplace_back(Int64GetDatum(id));
-    spi::Args a(1);
-    a.set(0, make_array(INT8OID, arr));
-    spi::Rows r = spi::execute(chained, a, SPI_OK_SELECT);
-    for (std::uint64_t i = 0; i < r.size(); ++i) out.insert(DatumGetInt64(*r.get(i, 1)));
-    return out;
-}
 
 std::int64_t chain_max_row_id(Privileges& priv) {
     if (shared::available()) {
@@ -200,18 +189,16 @@ std::int64_t seal(bool wait) {
         "            RETURNING d.source, d.row_id, d.row_hash) "
         "SELECT q.source, q.row_id, CASE q.source WHEN 1 THEN q.row_hash"
         "  ELSE (SELECT e.row_hash FROM security.security_events AS e WHERE e.id = q.row_id) END"
-        "  FROM q WHERE NOT EXISTS (SELECT 1 FROM security.audit_chain AS c"
-        "                            WHERE c.source = q.source AND c.row_id = q.row_id)"
-        " ORDER BY q.source, q.row_id",
+        "  FROM q ORDER BY q.source, q.row_id",
         {INT8OID});
     // After the lock, in a new statement (a new READ COMMITTED snapshot): every chain row
     // a previous sealer committed is visible, so the head read is the real head. The
     // snapshot's xmin, taken before the ring is read, is this seal's horizon: a row the
     // ring has not delivered yet belongs to a transaction running at that point.
     static spi::Statement head(
-        "SELECT coalesce((SELECT c.seq FROM security.audit_chain AS c ORDER BY c.seq DESC LIMIT 1),"
+        "SELECT coalesce((SELECT b.seq_last FROM security.audit_chain_block AS b ORDER BY b.seq_first DESC LIMIT 1),"
         "                (SELECT a.seq FROM security.audit_chain_anchor AS a), 0),"
-        "       coalesce((SELECT c.link FROM security.audit_chain AS c ORDER BY c.seq DESC LIMIT 1),"
+        "       coalesce((SELECT b.link FROM security.audit_chain_block AS b ORDER BY b.seq_first DESC LIMIT 1),"
         "                (SELECT a.link FROM security.audit_chain_anchor AS a)),"
         "       pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())",
         {});
@@ -233,6 +220,7 @@ std::int64_t seal(bool wait) {
                 if (auto hh = queued.get(i, 3)) it.row_hash = digest_of(*hh);  // missing row: zeros, verify flags it
                 items.push_back(it);
             }
+            drop_chained(items);
         }
         std::vector<Item> ring = take_committed_from_ring();
         if (shared::available() && TransactionIdIsValid(shared::rescan_xid())) {
@@ -246,6 +234,7 @@ std::int64_t seal(bool wait) {
             const std::uint64_t generation = shared::begin_rescan();
             g_took_from_ring = true;  // a rollback of this seal must rescan again
             std::vector<Item> found = rescan();
+            drop_chained(found);
             shared::end_rescan(generation, ReadNextTransactionId());
             std::set<std::int64_t> from_ring;
             for (const Item& it : ring) from_ring.insert(it.row_id);
@@ -260,35 +249,14 @@ std::int64_t seal(bool wait) {
             return a.source != b.source ? a.source < b.source : a.row_id < b.row_id;
         });
 
-        std::vector<std::optional<Datum>> seqs, sources, ids, hashes, links;
+        std::vector<core::audit::BlockEntry> entries;
+        entries.reserve(items.size());
         std::int64_t max_audit_id = -1;
         for (const Item& it : items) {
-            link = core::audit::chain_link(link, it.row_hash);
-            seqs.push_back(Int64GetDatum(++seq));
-            sources.push_back(Int16GetDatum(it.source));
-            ids.push_back(Int64GetDatum(it.row_id));
-            hashes.push_back(digest_datum(it.row_hash));
-            links.push_back(digest_datum(link));
+            entries.push_back(core::audit::BlockEntry{it.source, it.row_id, it.row_hash, false});
             if (it.source == 1) max_audit_id = std::max(max_audit_id, it.row_id);
         }
-        static spi::Statement append(
-            "WITH c AS (INSERT INTO security.audit_chain (seq, source, row_id, row_hash, link) "
-            "  SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($2::int2[]),"
-            "    pg_catalog.unnest($3::int8[]), pg_catalog.unnest($4::bytea[]), pg_catalog.unnest($5::bytea[])) RETURNING 1),"
-            " s AS (INSERT INTO security.audit_seal_state AS s (id, horizon, max_audit_id) VALUES (1, $6, $7)"
-            "       ON CONFLICT (id) DO UPDATE SET horizon = excluded.horizon,"
-            "          max_audit_id = GREATEST(s.max_audit_id, excluded.max_audit_id) RETURNING 1)"
-            " SELECT (SELECT pg_catalog.count(*) FROM c), (SELECT pg_catalog.count(*) FROM s)",
-            {INT8ARRAYOID, INT2ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, XID8OID, INT8OID});
-        spi::Args args(7);
-        args.set(0, make_array(INT8OID, seqs));
-        args.set(1, make_array(INT2OID, sources));
-        args.set(2, make_array(INT8OID, ids));
-        args.set(3, make_array(BYTEAOID, hashes));
-        args.set(4, make_array(BYTEAOID, links));
-        args.set(5, horizon);
-        args.set(6, Int64GetDatum(std::max<std::int64_t>(max_audit_id, 0)));
-        spi::execute(append, args, SPI_OK_SELECT);
+        chain::append(seq + 1, link, entries, horizon);
         if (max_audit_id >= 0 && shared::available()) shared::note_sealed_id(max_audit_id);
         total += static_cast<std::int64_t>(items.size());
         // An insert pays for one batch at most; verify and purge (wait) seal everything.
