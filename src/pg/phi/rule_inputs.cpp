@@ -1,5 +1,6 @@
 #include "pg/phi/rule_inputs.hpp"
 
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -45,25 +46,21 @@ void Privileges::planner_settings() {
 
 const Params& read_params() {
     // The list settings are parsed again only when their text changes.
+    static Params p;
     static std::string roles_text, hours_text;
-    static std::vector<std::string> roles;
-    static std::optional<core::HoursWindow> hours;
     static bool parsed = false;
     const char* r = settings::string(Setting::PhiCrossPracticeRoles);
     const char* h = settings::string(Setting::UnusualHours);
-    if (!parsed || roles_text != (r ? r : "") || hours_text != (h ? h : "")) {
+    if (!parsed || roles_text != r || hours_text != h) {
         std::string err;
-        roles_text = r ? r : "";
-        hours_text = h ? h : "";
-        roles = core::parse_name_list(roles_text.c_str(), &err).value_or(std::vector<std::string>{});
-        hours = core::parse_hours_window(hours_text.c_str(), &err);
+        roles_text = r;
+        hours_text = h;
+        p.exempt_roles = core::parse_name_list(r, &err).value_or(std::vector<std::string>{});
+        p.hours = core::parse_hours_window(h, &err);
         parsed = true;
     }
-    static Params p;
     p.threshold = settings::integer(Setting::PhiRateThreshold);
     p.window = settings::interval_us(Setting::PhiRateWindow);
-    if (p.exempt_roles != roles) p.exempt_roles = roles;
-    p.hours = hours;
     p.sigma = settings::real(Setting::PhiBaselineSigma);
     p.min_days = settings::integer(Setting::PhiBaselineMinDays);
     return p;
@@ -279,34 +276,64 @@ std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uui
     return out;
 }
 
+namespace {
+
+// pg_tzset() folds and hashes the name on every call; a statement's users repeat their
+// zones. pg_tz objects live as long as the backend, so the pointers can be kept.
+pg_tz* zone_named(const std::string& name) {
+    static std::unordered_map<std::string, pg_tz*> known;
+    auto it = known.find(name);
+    if (it != known.end()) return it->second;
+    pg_tz* z = call([&] { return pg_tzset(name.c_str()); });
+    if (known.size() >= 256) known.clear();
+    known.emplace(name, z);
+    return z;
+}
+
+}  // namespace
+
 pg_tz* zone_of(const Account& account, std::string* name) {
-    return call([&] {
-        if (account.timezone && !account.timezone->empty()) {
-            if (pg_tz* z = pg_tzset(account.timezone->c_str())) {
-                *name = pg_get_timezone_name(z);
-                return z;
-            }
-        }
+    pg_tz* z = nullptr;
+    if (account.timezone && !account.timezone->empty()) z = zone_named(*account.timezone);
+    if (!z) {
         const char* setting = settings::string(Setting::Timezone);
-        if (setting && *setting) {
-            if (pg_tz* z = pg_tzset(setting)) {
-                *name = pg_get_timezone_name(z);
-                return z;
-            }
-        }
-        *name = pg_get_timezone_name(session_timezone);
-        return session_timezone;
+        if (setting && *setting) z = zone_named(setting);
+    }
+    return call([&] {
+        if (!z) z = session_timezone;
+        *name = pg_get_timezone_name(z);
+        return z;
     });
 }
 
+// The zone's UTC offset holds from one transition to the next: remembered per zone from
+// the instant asked to the next transition (pg_next_dst_boundary), so a run of accesses
+// converts with one lookup.
 std::int64_t local_usec(std::int64_t t, pg_tz* tz) {
-    return call([&] {
-        struct pg_tm tm;
-        fsec_t fsec;
-        int tzoff = 0;
-        if (timestamp2tm(t, &tzoff, &tm, &fsec, nullptr, tz) != 0) return t;
-        return t - static_cast<std::int64_t>(tzoff) * USECS_PER_SEC;
-    });
+    struct Span {
+        pg_tz* tz = nullptr;
+        pg_time_t from = 0, until = 0;  // [from, until) in Unix seconds
+        long offset = 0;                // seconds east of UTC
+    };
+    static Span spans[8];
+    const pg_time_t unix_s = static_cast<pg_time_t>(
+        core::phi::floor_div(t, USECS_PER_SEC) + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
+    Span& s = spans[(reinterpret_cast<std::uintptr_t>(tz) >> 4) % 8];
+    if (s.tz != tz || unix_s < s.from || unix_s >= s.until) {
+        Span fresh;
+        const bool ok = call([&] {
+            long before = 0, after = 0;
+            int before_dst = 0, after_dst = 0;
+            pg_time_t boundary = 0;
+            const int r = pg_next_dst_boundary(&unix_s, &before, &before_dst, &boundary, &after, &after_dst, tz);
+            if (r < 0) return false;
+            fresh = Span{tz, unix_s, r == 0 ? std::numeric_limits<pg_time_t>::max() : boundary, before};
+            return true;
+        });
+        if (!ok) return t;
+        s = fresh;
+    }
+    return t + static_cast<std::int64_t>(s.offset) * USECS_PER_SEC;
 }
 
 std::string details_for(rules::Rule rule, const Row& row, const Params& p, const Account& acct,
