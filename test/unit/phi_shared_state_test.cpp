@@ -42,6 +42,40 @@ TEST(RateSlots, DecidesLikeRateBucketUnderRandomTraffic) {
     }
 }
 
+// Back-filled and concurrent rows arrive out of time order: the ring must still evict the
+// first oldest exactly as RateBucket does, and its bounds must hold every entry (the
+// insert path trusts them to skip counting).
+TEST(RateSlots, OutOfOrderTrafficKeepsDecisionsAndBounds) {
+    std::mt19937 rng(11);
+    constexpr std::int64_t kWindow = 600 * kUsecPerSec;
+    for (std::size_t cap : {3u, 50u, 64u}) {
+        RateBucket b;
+        auto s = std::make_unique<RateSlots>();
+        s->reset(0);
+        std::int64_t t = 1000 * kUsecPerSec;
+        for (int i = 0; i < 20000; ++i) {
+            t += static_cast<std::int64_t>(rng() % 3) * kUsecPerSec;
+            const std::int64_t at = t - static_cast<std::int64_t>(rng() % 4 == 0 ? rng() % 90 : 0) * kUsecPerSec;
+            const PatientId p = patient(rng() % (i % 2 ? 60 : 5000));
+            b.touch(p, at, cap);
+            s->touch(p, at, cap);
+            ASSERT_EQ(distinct_in_window(nullptr, b, t, kWindow), distinct_in_window(nullptr, *s, t, kWindow))
+                << "cap " << cap << " step " << i;
+            for (std::uint32_t k = 0; k < s->count; ++k) {
+                ASSERT_LE(s->last_seen[s->at(k)], s->max_seen);
+                ASSERT_GE(s->last_seen[s->at(k)], s->min_seen);
+                if (s->ordered && k > 0) {
+                    ASSERT_GE(s->last_seen[s->at(k)], s->last_seen[s->at(k - 1)]);
+                }
+            }
+            if (s->count >= cap && s->max_seen <= t && s->min_seen > t - kWindow) {
+                ASSERT_GE(distinct_in_window(nullptr, *s, t, kWindow), cap);
+            }
+        }
+        ASSERT_EQ(b.entries().size(), s->count);
+    }
+}
+
 TEST(RateSlots, CountsOnlyTheWindow) {
     auto cur = std::make_unique<RateSlots>();
     cur->reset(0);

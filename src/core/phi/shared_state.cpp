@@ -3,39 +3,77 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 namespace vlx::core::phi {
 
-void RateSlots::touch(const PatientId& patient, std::int64_t t, std::size_t cap) {
-    const std::uint32_t fp = patient_fingerprint(patient);
+void RateSlots::reset(std::int64_t b) {
+    bucket = b;
+    count = 0;
+    head = 0;
+    max_seen = std::numeric_limits<std::int64_t>::min();
+    min_seen = std::numeric_limits<std::int64_t>::max();
+    ordered = true;
+}
+
+void RateSlots::touch(const PatientId& p, std::int64_t t, std::size_t cap) {
+    const std::uint32_t fp = patient_fingerprint(p);
     for (std::uint32_t i = 0; i < count; ++i) {
-        if (entries[i].fingerprint == fp && entries[i].patient == patient) {
-            entries[i].last_seen = std::max(entries[i].last_seen, t);
+        const std::size_t k = at(i);
+        if (fingerprint[k] == fp && patient[k] == p) {
+            if (t > last_seen[k]) {
+                last_seen[k] = t;
+                if (i + 1 < count && last_seen[at(i + 1)] < t) ordered = false;
+                max_seen = std::max(max_seen, t);
+            }
             return;
         }
     }
     if (cap == 0 || cap > kCapacity) cap = kCapacity;
-    if (count < cap) {
-        entries[count++] = Entry{patient, fp, t};
-        return;
+    if (count >= cap) {
+        // Full: as RateBucket, append then drop the first oldest (the new entry only when
+        // it is strictly older than every kept one). Kept in order, the oldest is the first.
+        std::uint32_t oldest = 0;
+        if (!ordered)
+            for (std::uint32_t i = 1; i < count; ++i)
+                if (last_seen[at(i)] < last_seen[at(oldest)]) oldest = i;
+        if (last_seen[at(oldest)] > t) return;
+        if (oldest == 0) {
+            head = static_cast<std::uint32_t>(at(1));
+        } else {
+            for (std::uint32_t i = oldest; i + 1 < count; ++i) {
+                const std::size_t to = at(i), from = at(i + 1);
+                fingerprint[to] = fingerprint[from];
+                last_seen[to] = last_seen[from];
+                patient[to] = patient[from];
+            }
+        }
+        --count;
+        if (!ordered) {  // the scan above was paid for: see whether order came back
+            ordered = true;
+            for (std::uint32_t i = 1; i < count && ordered; ++i)
+                if (last_seen[at(i)] < last_seen[at(i - 1)]) ordered = false;
+        }
     }
-    // Full: as RateBucket, append then drop the first oldest (the new entry only when it
-    // is strictly older than every kept one).
-    std::uint32_t oldest = 0;
-    for (std::uint32_t i = 1; i < count; ++i)
-        if (entries[i].last_seen < entries[oldest].last_seen) oldest = i;
-    if (entries[oldest].last_seen > t) return;
-    std::memmove(&entries[oldest], &entries[oldest + 1], (count - oldest - 1) * sizeof(Entry));
-    entries[count - 1] = Entry{patient, fp, t};
+    if (count > 0 && last_seen[at(count - 1)] > t) ordered = false;
+    const std::size_t k = at(count);
+    fingerprint[k] = fp;
+    last_seen[k] = t;
+    patient[k] = p;
+    ++count;
+    max_seen = std::max(max_seen, t);
+    min_seen = std::min(min_seen, t);
 }
 
 std::size_t in_window_upper_bound(const RateSlots* previous, const RateSlots& current, std::int64_t t,
                                   std::int64_t window) {
     std::size_t n = 0;
     auto add = [&](const RateSlots& b) {
-        for (std::uint32_t i = 0; i < b.count; ++i)
-            if (b.entries[i].last_seen > t - window && b.entries[i].last_seen <= t) ++n;
+        for (std::uint32_t i = 0; i < b.count; ++i) {
+            const std::int64_t seen = b.last_seen[b.at(i)];
+            if (seen > t - window && seen <= t) ++n;
+        }
     };
     add(current);
     if (previous) add(*previous);
@@ -48,25 +86,27 @@ std::size_t distinct_in_window(const RateSlots* previous, const RateSlots& curre
     // window plus the previous bucket's that the current one does not hold in the window,
     // found through a small open-addressing table (O(n), no allocation).
     constexpr std::size_t kTable = 4 * RateSlots::kCapacity;  // power of two, load <= 1/4
-    std::uint16_t table[kTable] = {};                           // entry index + 1
-    auto in_window = [&](const RateSlots::Entry& e) { return e.last_seen > t - window && e.last_seen <= t; };
+    std::uint16_t table[kTable] = {};                           // ring position + 1
+    auto in_window = [&](std::int64_t seen) { return seen > t - window && seen <= t; };
     std::size_t n = 0;
     for (std::uint32_t i = 0; i < current.count; ++i) {
-        if (!in_window(current.entries[i])) continue;
+        const std::size_t k = current.at(i);
+        if (!in_window(current.last_seen[k])) continue;
         ++n;
-        std::size_t h = current.entries[i].fingerprint & (kTable - 1);
+        std::size_t h = current.fingerprint[k] & (kTable - 1);
         while (table[h] != 0) h = (h + 1) & (kTable - 1);
-        table[h] = static_cast<std::uint16_t>(i + 1);
+        table[h] = static_cast<std::uint16_t>(k + 1);
     }
     if (!previous) return n;
     for (std::uint32_t i = 0; i < previous->count; ++i) {
-        const RateSlots::Entry& e = previous->entries[i];
-        if (!in_window(e)) continue;
-        std::size_t h = e.fingerprint & (kTable - 1);
+        const std::size_t k = previous->at(i);
+        if (!in_window(previous->last_seen[k])) continue;
+        const std::uint32_t fp = previous->fingerprint[k];
+        std::size_t h = fp & (kTable - 1);
         bool seen = false;
         while (table[h] != 0) {
-            const RateSlots::Entry& c = current.entries[table[h] - 1];
-            if (c.fingerprint == e.fingerprint && c.patient == e.patient) {
+            const std::size_t c = table[h] - 1u;
+            if (current.fingerprint[c] == fp && current.patient[c] == previous->patient[k]) {
                 seen = true;
                 break;
             }

@@ -15,22 +15,24 @@ namespace vlx::core::phi {
 // kCapacity; larger thresholds use the table path.
 struct RateSlots {
     static constexpr std::size_t kCapacity = 64;
-    struct Entry {
-        PatientId patient;
-        std::uint32_t fingerprint;  // patient_fingerprint(patient): compared first
-        std::int64_t last_seen;
-    };
+    // Entries in insertion order are at (head + i) % kCapacity, i < count. Fingerprints and
+    // times apart from the patient ids, so a scan touches 4 + 8 cache lines, not 32.
     std::int64_t bucket;
     std::uint32_t count;
-    Entry entries[kCapacity];
+    std::uint32_t head;
+    std::int64_t max_seen;  // the latest last_seen held (INT64_MIN when empty)
+    std::int64_t min_seen;  // at most the earliest last_seen held (evictions leave it low)
+    bool ordered;           // last_seen never decreases in insertion order: the first is the oldest
+    std::uint32_t fingerprint[kCapacity];  // patient_fingerprint(patient): compared first
+    std::int64_t last_seen[kCapacity];
+    PatientId patient[kCapacity];
 
-    void reset(std::int64_t b) {
-        bucket = b;
-        count = 0;
-    }
+    void reset(std::int64_t b);
     // RateBucket::touch exactly (the same patient keeps its latest access; over `cap`
     // the oldest goes, ties evicting the earlier entry).
     void touch(const PatientId& patient, std::int64_t t, std::size_t cap);
+    // Ring position of the i-th entry in insertion order.
+    std::size_t at(std::size_t i) const { return (head + i) % kCapacity; }
 };
 
 // Distinct patients in (t - window, t] over the current and previous bucket.

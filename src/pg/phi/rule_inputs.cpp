@@ -229,17 +229,17 @@ void on_relcache(Datum, Oid relid) {
 
 void register_account_cache() { CacheRegisterRelcacheCallback(on_relcache, Datum(0)); }
 
-std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>& users, Privileges& priv) {
-    std::map<Uuid, std::shared_ptr<const Account>> out;
+std::vector<std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>& users, Privileges& priv) {
+    std::vector<std::shared_ptr<const Account>> out(users.size());
     if (g_accounts.accounts_oid == InvalidOid)
         g_accounts.accounts_oid = call([] {
             return get_relname_relid("accounts", get_namespace_oid("security", false));
         });
-    std::vector<Uuid> missing;
-    for (const Uuid& u : users) {
-        auto it = g_accounts.entries.find(u);
-        if (it != g_accounts.entries.end()) out[u] = it->second;
-        else missing.push_back(u);
+    std::vector<std::size_t> missing;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        auto it = g_accounts.entries.find(users[i]);
+        if (it != g_accounts.entries.end()) out[i] = it->second;
+        else missing.push_back(i);
     }
     if (missing.empty()) return out;
     const std::uint64_t seen = g_accounts.invalidations;
@@ -250,7 +250,7 @@ std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uui
         "  FROM security.accounts AS a WHERE a.user_id = ANY ($1::uuid[])",
         {UUIDARRAYOID});
     std::vector<std::optional<Datum>> arr;
-    for (const Uuid& u : missing) arr.emplace_back(uuid_datum(u));
+    for (std::size_t i : missing) arr.emplace_back(uuid_datum(users[i]));
     spi::Args a(1);
     a.set(0, make_array(UUIDOID, arr));
     spi::Rows r = spi::execute(read, a, SPI_OK_SELECT);
@@ -267,10 +267,11 @@ std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uui
     conn.finish();
     const bool cacheable = g_accounts.invalidations == seen;  // no change arrived while reading
     if (g_accounts.entries.size() > kAccountCacheMax) g_accounts.entries.clear();
-    for (const Uuid& u : missing) {
+    for (std::size_t i : missing) {
         // unknown users are cached too
+        const Uuid& u = users[i];
         auto acc = std::make_shared<const Account>(found.count(u) ? found[u] : Account{});
-        out[u] = acc;
+        out[i] = acc;
         if (cacheable) g_accounts.entries[u] = acc;
     }
     return out;

@@ -74,8 +74,8 @@ std::vector<Row> read_transition_rows(TriggerData* td, Privileges& priv);
 std::vector<Uuid> order_by_user(std::vector<Row>& rows);
 
 // The accounts of `users`, from a per-backend cache that any change to security.accounts
-// invalidates (trigger security._protection_changed on the table).
-std::map<Uuid, std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>& users, Privileges& priv);
+// invalidates (trigger security._protection_changed on the table), one per user, in order.
+std::vector<std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>& users, Privileges& priv);
 void register_account_cache();
 
 // The zone a user's local time is judged in: the account's, else

@@ -37,6 +37,9 @@ namespace {
 constexpr std::int64_t kPersistEvery = 1000;
 constexpr std::size_t kSealAtRing = 2048;
 constexpr std::int64_t kSealEveryUsec = 1000000;
+// A backend that just tried waits this long before trying again for a full ring: while
+// another backend seals, the ring stays full and every insert would try the lock in vain.
+constexpr std::int64_t kSealRetryUsec = 50000;
 std::int64_t g_last_seal_try = 0;
 
 // Held for a scope; released on unwind too (an ERROR also releases all LWLocks).
@@ -365,7 +368,10 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         static_cast<std::size_t>(p.threshold) > rules::RateSlots::kCapacity)
         return false;
     const std::vector<Uuid> users = order_by_user(rows);
-    const std::map<Uuid, std::shared_ptr<const Account>> accounts = accounts_of(users, priv);
+    // users are sorted and distinct, as the row groups below come: accounts[u] is the
+    // account of the u-th group
+    const std::vector<std::shared_ptr<const Account>> accounts = accounts_of(users, priv);
+    std::size_t group = 0;
     const auto cap = static_cast<std::size_t>(p.threshold);
     std::optional<spi::Connection> conn;  // opened only when a table is needed
     auto need_spi = [&] {
@@ -382,7 +388,8 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         const Uuid user = *rows[begin].user;
         std::size_t end = begin;
         while (end < rows.size() && rows[end].user == rows[begin].user) ++end;
-        const Account& acct = *accounts.at(user);
+        while (users.at(group) != user) ++group;
+        const Account& acct = *accounts[group];
         std::string tz_name;
         pg_tz* tz = zone_of(acct, &tz_name);
         std::vector<Derived> der(end - begin);
@@ -400,8 +407,22 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         // The rules over the entry, under its partition lock.
         auto apply_rules = [&](shared::UserEntry* e) {
             const TransactionId xid = call([] { return GetCurrentTransactionId(); });
-            auto fire = [&](rules::Rule rule, std::size_t i, std::int64_t key, std::size_t in_window,
-                            std::int64_t today, const rules::BaselineStats* stats) {
+            // The row's distinct patients in the rate window: exact, or 0 when the cheap bound
+            // says it is below the threshold; computed only when an event is raised if the
+            // threshold is certainly reached.
+            std::size_t in_window = 0;
+            const rules::RateSlots* window_prev = nullptr;
+            const rules::RateSlots* window_cur = nullptr;
+            std::int64_t window_t = 0;
+            auto row_window = [&]() {
+                if (window_cur) {
+                    in_window = rules::distinct_in_window(window_prev, *window_cur, window_t, p.window);
+                    window_cur = nullptr;
+                }
+                return in_window;
+            };
+            auto fire = [&](rules::Rule rule, std::size_t i, std::int64_t key, std::int64_t today,
+                            const rules::BaselineStats* stats) {
                 shared::OpenSlot& s = e->open[static_cast<int>(rule)];
                 const bool alive = call([&] { return shared::slot_alive(s); });
                 rules::OpenEvent ev{s.event_id, s.window_key, s.first_access, s.last_access, s.access_count};
@@ -419,26 +440,27 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
                 if (alive && s.event_id != 0 && s.access_count != s.persisted_count)
                     persists.push_back({s.event_id, rule, s});  // the superseded event's final count
                 s = shared::OpenSlot{true, xid, 0, key, rows[i].t, rows[i].t, 1, 0};
-                Raise rs{rule, i, in_window, today, stats ? *stats : rules::BaselineStats{}, stats != nullptr};
+                Raise rs{rule, i, row_window(), today, stats ? *stats : rules::BaselineStats{}, stats != nullptr};
                 raises.push_back(rs);
             };
             for (std::size_t i = begin; i < end; ++i) {
                 const Row& r = rows[i];
                 const Derived& d = der[i - begin];
-                std::size_t in_window = 0;
+                in_window = 0;
+                window_cur = nullptr;
                 std::int64_t today = 0;
                 if (r.patient) {
                     auto bf = backfill.find(i);
                     if (bf != backfill.end()) {
                         in_window = bf->second.in_window;
                         today = bf->second.today;
-                        if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
+                        if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, 0, nullptr);
                         // a day inside the entry's history: keep its count current
                         const std::int64_t idx = d.day - (e->day - shared::kHistoryDays);
                         if (idx >= 0 && idx < shared::kHistoryDays)
                             e->history[idx] = std::max<std::int32_t>(e->history[idx], static_cast<std::int32_t>(today));
                         if (rules::above_baseline(bf->second.stats, today, p.sigma, p.min_days))
-                            fire(rules::Rule::Baseline, i, d.day, in_window, today, &bf->second.stats);
+                            fire(rules::Rule::Baseline, i, d.day, today, &bf->second.stats);
                     } else {
                         // rate
                         if (d.bucket > e->buckets[0].bucket) {
@@ -451,9 +473,17 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
                         const rules::RateSlots* prev =
                             (&cur == &e->buckets[0] && e->buckets[1].bucket == d.bucket - 1) ? &e->buckets[1] : nullptr;
                         cur.touch(*r.patient, r.t, cap);
-                        if (rules::in_window_upper_bound(prev, cur, r.t, p.window) >= cap) {
+                        if (cur.count >= cap && cur.max_seen <= r.t && cur.min_seen > r.t - p.window) {
+                            // Every patient the bucket holds lies in (t - window, t]: the
+                            // threshold is reached without counting.
+                            window_prev = prev;
+                            window_cur = &cur;
+                            window_t = r.t;
+                            fire(rules::Rule::Rate, i, d.bucket, 0, nullptr);
+                        } else if (cur.count + (prev ? prev->count : 0) >= cap &&
+                                   rules::in_window_upper_bound(prev, cur, r.t, p.window) >= cap) {
                             in_window = rules::distinct_in_window(prev, cur, r.t, p.window);
-                            if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, in_window, 0, nullptr);
+                            if (in_window >= cap) fire(rules::Rule::Rate, i, d.bucket, 0, nullptr);
                         }
                         // baseline
                         if (d.day > e->day) roll_day(*e, d.day, &finished_days);
@@ -461,19 +491,18 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
                         today = e->today.estimate();
                         const rules::BaselineStats stats = stats_of(*e);
                         if (rules::above_baseline(stats, today, p.sigma, p.min_days))
-                            fire(rules::Rule::Baseline, i, d.day, in_window, today, &stats);
+                            fire(rules::Rule::Baseline, i, d.day, today, &stats);
                     }
                 }
                 // cross-practice (and unknown users)
                 if (!acct.known) {
-                    fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
+                    fire(rules::Rule::CrossPractice, i, 0, today, nullptr);
                 } else if (r.practice && !exempt(p, acct) && (!acct.practice || *acct.practice != *r.practice)) {
-                    fire(rules::Rule::CrossPractice, i, 0, in_window, today, nullptr);
+                    fire(rules::Rule::CrossPractice, i, 0, today, nullptr);
                 }
                 // unusual hours
                 if (p.hours && p.hours->contains(rules::minute_of_day(d.local)))
-                    fire(rules::Rule::UnusualHours, i, rules::night_key(d.local, p.hours->start_minute), in_window,
-                         today, nullptr);
+                    fire(rules::Rule::UnusualHours, i, rules::night_key(d.local, p.hours->start_minute), today, nullptr);
             }
         };
 
@@ -563,7 +592,8 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
     shared::push(items);
     const std::int64_t now = call([] { return GetCurrentTimestamp(); });
     if (g_last_seal_try == 0) g_last_seal_try = now;  // a new backend waits its turn too
-    if (shared::ring_count() >= kSealAtRing || now - g_last_seal_try >= kSealEveryUsec || shared::needs_rescan()) {
+    if (((shared::ring_count() >= kSealAtRing && now - g_last_seal_try >= kSealRetryUsec) ||
+         now - g_last_seal_try >= kSealEveryUsec || shared::needs_rescan())) {
         g_last_seal_try = now;
         need_spi();
         seal(false);

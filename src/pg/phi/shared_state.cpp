@@ -35,9 +35,11 @@ struct Header {
     pg_atomic_uint64 loss_generation;  // bumped whenever ring items are lost
     DbState dbs[kDatabases];
     std::uint64_t users_refused;
+    // Written by every insert: a cache line of its own, so the read-mostly fields above do
+    // not bounce between the inserting backends' caches.
+    alignas(64) std::uint32_t ring_count;
     std::uint64_t ring_dropped;
-    std::uint32_t ring_count;
-    RingItem ring[kRingSize];
+    alignas(64) RingItem ring[kRingSize];
 };
 
 Header* g_header = nullptr;
