@@ -214,9 +214,13 @@ struct AccountCache {
     std::unordered_map<Uuid, std::shared_ptr<const Account>, UuidHash> entries;
     Oid accounts_oid = InvalidOid;
     std::uint64_t invalidations = 0;
+    bool preloaded = false;  // this backend's first miss read a whole batch
 };
 AccountCache g_accounts;
 constexpr std::size_t kAccountCacheMax = 20000;
+// A new backend's first miss reads this many accounts at once: one query instead of one
+// per user while the cache warms (connection churn would pay it on every connection).
+constexpr std::int64_t kAccountPreload = 4096;
 
 void on_relcache(Datum, Oid relid) {
     if (relid == InvalidOid || relid == g_accounts.accounts_oid) {
@@ -245,14 +249,20 @@ std::vector<std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>&
     const std::uint64_t seen = g_accounts.invalidations;
     priv.ensure();
     spi::Connection conn;
+    // the missing users, plus (first miss of the backend) a batch of the others
     static spi::Statement read(
         "SELECT a.user_id, a.role, a.practice_id, a.timezone, a.email"
-        "  FROM security.accounts AS a WHERE a.user_id = ANY ($1::uuid[])",
-        {UUIDARRAYOID});
+        "  FROM security.accounts AS a WHERE a.user_id = ANY ($1::uuid[])"
+        " UNION"
+        " SELECT * FROM (SELECT b.user_id, b.role, b.practice_id, b.timezone, b.email"
+        "                  FROM security.accounts AS b LIMIT $2) AS batch",
+        {UUIDARRAYOID, INT8OID});
     std::vector<std::optional<Datum>> arr;
     for (std::size_t i : missing) arr.emplace_back(uuid_datum(users[i]));
-    spi::Args a(1);
+    spi::Args a(2);
     a.set(0, make_array(UUIDOID, arr));
+    a.set(1, Int64GetDatum(g_accounts.preloaded ? 0 : kAccountPreload));
+    g_accounts.preloaded = true;
     spi::Rows r = spi::execute(read, a, SPI_OK_SELECT);
     std::map<Uuid, Account> found;
     for (std::uint64_t i = 0; i < r.size(); ++i) {
@@ -273,7 +283,10 @@ std::vector<std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>&
         auto acc = std::make_shared<const Account>(found.count(u) ? found[u] : Account{});
         out[i] = acc;
         if (cacheable) g_accounts.entries[u] = acc;
+        found.erase(u);
     }
+    if (cacheable)  // the rest of the batch
+        for (auto& [u, acc] : found) g_accounts.entries.emplace(u, std::make_shared<const Account>(std::move(acc)));
     return out;
 }
 
