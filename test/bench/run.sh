@@ -10,7 +10,8 @@
 #   baseline.sql  pgbench script it is compared with
 #   target        lines "min_ratio=0.6" and "describe=what is compared"
 # Each script runs VLX_BENCH_ROUNDS (5) times for VLX_BENCH_SECONDS (5) s, subject and
-# baseline alternating so drift hits both alike; the medians give ratio = subject/baseline.
+# baseline alternating in ABBA order (which goes first flips every round) so drift and
+# after-effects hit both alike; the medians give ratio = subject/baseline.
 # A ratio below target is reported ("below"), never a failure: the exit status is
 # non-zero only when something broke (setup or pgbench error).
 # Env: VLX_PORT (default 54327), VLX_BENCH_SECONDS, VLX_BENCH_ROUNDS, VLX_BENCH_CLIENTS (2).
@@ -80,10 +81,20 @@ run_case() {
         || { cat "$RESULTS_DIR/$name.setup.log" >&2; echo "case $name: setup.sql failed" >&2; return 1; }
 
     for ((round = 1; round <= ROUNDS; round++)); do
+        # ABBA: odd rounds run the subject first, even rounds the baseline, so what one
+        # script leaves behind (autovacuum, dirty buffers) lands on both alike.
+        local first=subject
+        (( round % 2 == 0 )) && first=baseline
+        if [[ $first == baseline ]]; then
+            tps="$(pgbench_tps "$name" "$dir/baseline.sql" "$RESULTS_DIR/$name.baseline.$round.log")" || return 1
+            baseline+=("$tps")
+        fi
         tps="$(pgbench_tps "$name" "$dir/subject.sql" "$RESULTS_DIR/$name.subject.$round.log")" || return 1
         subject+=("$tps")
-        tps="$(pgbench_tps "$name" "$dir/baseline.sql" "$RESULTS_DIR/$name.baseline.$round.log")" || return 1
-        baseline+=("$tps")
+        if [[ $first == subject ]]; then
+            tps="$(pgbench_tps "$name" "$dir/baseline.sql" "$RESULTS_DIR/$name.baseline.$round.log")" || return 1
+            baseline+=("$tps")
+        fi
         printf '  round %d/%d: subject %10.1f tps   baseline %10.1f tps\n' \
             "$round" "$ROUNDS" "${subject[-1]}" "${baseline[-1]}"
     done

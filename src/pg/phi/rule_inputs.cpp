@@ -307,8 +307,11 @@ pg_tz* zone_named(const std::string& name) {
 }  // namespace
 
 pg_tz* zone_of(const Account& account, std::string* name) {
-    pg_tz* z = nullptr;
-    if (account.timezone && !account.timezone->empty()) z = zone_named(*account.timezone);
+    if (!account.own_zone_resolved) {
+        if (account.timezone && !account.timezone->empty()) account.own_zone = zone_named(*account.timezone);
+        account.own_zone_resolved = true;
+    }
+    pg_tz* z = account.own_zone;
     if (!z) {
         const char* setting = settings::string(Setting::Timezone);
         if (setting && *setting) z = zone_named(setting);

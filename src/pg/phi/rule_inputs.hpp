@@ -52,6 +52,9 @@ struct Account {
     std::optional<Uuid> practice;
     std::optional<std::string> email;
     std::optional<std::string> timezone;  // the account's own zone
+    // The own zone resolved once (it does not depend on any setting); null: none or invalid.
+    mutable pg_tz* own_zone = nullptr;
+    mutable bool own_zone_resolved = false;
 };
 
 struct Params {
