@@ -34,18 +34,26 @@ std::vector<BlockEntry> decode_entries(Datum d) {
     return out;
 }
 
+// The smallest and largest audit_logs id of a block's entries (the audit_ids range the
+// index finds blocks by); none when it holds only security_events rows.
+std::optional<std::pair<std::int64_t, std::int64_t>> audit_id_range(const std::vector<BlockEntry>& entries) {
+    std::optional<std::pair<std::int64_t, std::int64_t>> out;
+    for (const BlockEntry& e : entries) {
+        if (e.source != static_cast<std::int16_t>(Source::AuditLogs)) continue;
+        if (!out) out = std::make_pair(e.row_id, e.row_id);
+        out->first = std::min(out->first, e.row_id);
+        out->second = std::max(out->second, e.row_id);
+    }
+    return out;
+}
+
 }  // namespace
 
 core::Sha256Digest append(std::int64_t seq_first, const core::Sha256Digest& prev_link,
                           const std::vector<BlockEntry>& entries, Datum horizon) {
     if (entries.empty()) throw core::Error(core::ErrorKind::Internal, "an empty chain block");
     const core::Sha256Digest link = core::audit::block_link(prev_link, entries);
-    std::optional<std::int64_t> lo, hi;
-    for (const BlockEntry& e : entries) {
-        if (e.source != static_cast<std::int16_t>(Source::AuditLogs)) continue;
-        lo = std::min(lo.value_or(e.row_id), e.row_id);
-        hi = std::max(hi.value_or(e.row_id), e.row_id);
-    }
+    const auto ids = audit_id_range(entries);
     const std::string packed = core::audit::encode_block(entries);
     static spi::Statement insert(
         "WITH b AS (INSERT INTO security.audit_chain_block"
@@ -65,7 +73,7 @@ core::Sha256Digest append(std::int64_t seq_first, const core::Sha256Digest& prev
     args.set(2, digest_datum(prev_link));
     args.set(3, digest_datum(link));
     args.set(4, bytea_datum(reinterpret_cast<const std::uint8_t*>(packed.data()), packed.size()));
-    if (lo) args.set(5, Int64GetDatum(*lo)).set(6, Int64GetDatum(*hi));
+    if (ids) args.set(5, Int64GetDatum(ids->first)).set(6, Int64GetDatum(ids->second));
     args.set(7, Int32GetDatum(static_cast<std::int32_t>(entries.size())));
     args.set(8, horizon);
     spi::execute(insert, args, SPI_OK_SELECT);
@@ -174,19 +182,14 @@ void fold_purged_prefix(Datum purged_before) {
         spi::execute(drop, a, SPI_OK_DELETE);
     }
     if (cut) {
-        std::optional<std::int64_t> lo, hi;
-        for (const BlockEntry& e : cut->stored.entries) {
-            if (e.source != static_cast<std::int16_t>(Source::AuditLogs)) continue;
-            lo = std::min(lo.value_or(e.row_id), e.row_id);
-            hi = std::max(hi.value_or(e.row_id), e.row_id);
-        }
+        const auto ids = audit_id_range(cut->stored.entries);
         const std::string packed = core::audit::encode_block(cut->stored.entries);
         spi::Args a(6);
         a.set(0, Int64GetDatum(cut_from));
         a.set(1, Int64GetDatum(cut->stored.seq_first));
         a.set(2, digest_datum(cut->stored.prev_link));
         a.set(3, bytea_datum(reinterpret_cast<const std::uint8_t*>(packed.data()), packed.size()));
-        if (lo) a.set(4, Int64GetDatum(*lo)).set(5, Int64GetDatum(*hi));
+        if (ids) a.set(4, Int64GetDatum(ids->first)).set(5, Int64GetDatum(ids->second));
         spi::execute(shorten, a, SPI_OK_UPDATE);
     }
     spi::Args a(3);

@@ -1,5 +1,6 @@
-// The sealer: appends committed, not yet chained audit rows to the chain, one
-// security.audit_chain_block row per seal, in seal order: link(n) = SHA-256(link(n-1) || row_hash(n)). Sources of new rows:
+// The sealer: appends committed, not yet chained audit rows to the chain in seal order,
+// one security.audit_chain_block row per seal: link(n) = SHA-256(link(n-1) || row_hash(n)).
+// Sources of new rows:
 //  * the shared ring (preloaded): (id, xid, hash) pushed by the insert trigger; an item is
 //    sealed once its (sub)transaction committed, kept while it runs, dropped if it aborted,
 //    so transactions committing out of id order are chained in the order they commit;
