@@ -150,6 +150,18 @@ SELECT security.purge_audit_before('2026-01-16') AS purged;
 SELECT count(*) AS before_cutoff FROM security.audit_logs WHERE occurred_at < '2026-01-16';
 SELECT intact, first_broken_id FROM security.verify_audit_chain();
 SELECT count(*) > 0 AS anchored FROM security.audit_chain_anchor;
+-- The chain now starts right after the anchor; what the purge removed further on stays as
+-- purged entries (their rows gone, their links still walked).
+SELECT (SELECT min(seq_first) FROM security.audit_chain_block) = (SELECT seq + 1 FROM security.audit_chain_anchor)
+       AS starts_after_anchor,
+       (SELECT count(*) FROM security.audit_chain AS c
+         WHERE c.purged AND EXISTS (SELECT 1 FROM security.audit_logs AS a WHERE a.id = c.row_id AND c.source = 1))
+       AS purged_but_present;
+-- The entry function: NULL is the whole chain, an empty or unknown id list nothing.
+SELECT (SELECT count(*) FROM security._audit_chain_entries(NULL)) = (SELECT count(*) FROM security.audit_chain) AS null_is_all,
+       (SELECT count(*) FROM security._audit_chain_entries('{}')) AS none_for_empty,
+       (SELECT count(*) FROM security._audit_chain_entries(ARRAY[NULL, -1]::bigint[])) AS none_for_unknown,
+       (SELECT count(*) FROM security._audit_chain_entries(ARRAY[(SELECT max(id) FROM security.audit_logs)])) AS one_for_a_row;
 -- ... and the rule state of the purged period with them (rate buckets a window before the
 -- cutoff, daily rollups a day before it).
 SELECT (SELECT count(*) FROM security.phi_rate_state
