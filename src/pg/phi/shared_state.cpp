@@ -127,9 +127,18 @@ void on_startup() {
     LWLockRelease(AddinShmemInitLock);
 }
 
+// The last user's hash is kept: a statement asks for the partition lock and then looks the
+// same user up under it (the key's database part never changes in a backend).
 std::uint32_t user_hash(const Uuid& user) {
+    static Uuid last_user{};
+    static std::uint32_t last_hash = 0;
+    static bool known = false;
+    if (known && user == last_user) return last_hash;
     const UserKey k = key_of(user);
-    return get_hash_value(g_users, &k);
+    last_hash = get_hash_value(g_users, &k);
+    last_user = user;
+    known = true;
+    return last_hash;
 }
 
 }  // namespace
