@@ -31,7 +31,7 @@ PG_CPPFLAGS  = -isystem $(PG_INCLUDE_SERVER) -Isrc
 # -MMD -MP: PGXS tracks no header dependencies for C++; without them a changed header
 # leaves stale objects behind.
 PG_CXXFLAGS  = -std=c++17 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
-SHLIB_LINK   = -lcrypto -lstdc++
+SHLIB_LINK   = -lcrypto -lstdc++ -Wl,-Bsymbolic-functions
 
 EXTRA_CLEAN  = $(DATA_built) test/isolation/results build $(OBJS:.o=.d)
 

@@ -87,15 +87,18 @@ std::size_t distinct_in_window(const RateBucket* previous, const RateBucket& cur
     return seen.size();
 }
 
-BaselineStats baseline(const std::vector<std::int64_t>& daily) {
+BaselineStats baseline(const std::vector<std::int64_t>& daily) { return baseline(daily.data(), daily.size()); }
+
+BaselineStats baseline(const std::int64_t* daily, std::size_t n) {
     BaselineStats s;
-    s.days = static_cast<int>(daily.size());
-    if (daily.empty()) return s;
+    s.days = static_cast<int>(n);
+    if (n == 0) return s;
     double sum = 0;
-    for (auto v : daily) sum += static_cast<double>(v);
+    for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(daily[i]);
     s.mean = sum / s.days;
     double sq = 0;
-    for (auto v : daily) sq += (static_cast<double>(v) - s.mean) * (static_cast<double>(v) - s.mean);
+    for (std::size_t i = 0; i < n; ++i)
+        sq += (static_cast<double>(daily[i]) - s.mean) * (static_cast<double>(daily[i]) - s.mean);
     s.stddev = std::sqrt(sq / s.days);
     return s;
 }

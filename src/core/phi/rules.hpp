@@ -62,6 +62,8 @@ struct BaselineStats {
     double threshold(double sigma) const { return mean + sigma * stddev; }
 };
 BaselineStats baseline(const std::vector<std::int64_t>& daily_distinct_patients);
+// The same over n values (the hot path keeps them on the stack).
+BaselineStats baseline(const std::int64_t* daily_distinct_patients, std::size_t n);
 bool above_baseline(const BaselineStats& stats, std::int64_t today, double sigma, int min_days);
 
 // Unusual hours: the night an access belongs to, so 03:10 and 04:50 of one night share a

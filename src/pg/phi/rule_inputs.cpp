@@ -139,7 +139,8 @@ std::vector<Row> read_transition_rows(TriggerData* td, Privileges& priv) {
         }
         const TransactionId xid = GetCurrentTransactionId();
         TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-        std::vector<std::optional<Datum>> values(cols.size());
+        static std::vector<std::optional<Datum>> values;  // reused: no allocation per statement
+        values.assign(cols.size(), std::nullopt);
         tuplestore_rescan(ts);
         while (tuplestore_gettupleslot(ts, true, false, slot)) {
             for (std::size_t i = 0; i < cols.size(); ++i) {
@@ -316,11 +317,9 @@ pg_tz* zone_of(const Account& account, std::string* name) {
         const char* setting = settings::string(Setting::Timezone);
         if (setting && *setting) z = zone_named(setting);
     }
-    return call([&] {
-        if (!z) z = session_timezone;
-        *name = pg_get_timezone_name(z);
-        return z;
-    });
+    if (!z) z = session_timezone;
+    if (name) *name = call([&] { return pg_get_timezone_name(z); });
+    return z;
 }
 
 // The zone's UTC offset holds from one transition to the next: remembered per zone from

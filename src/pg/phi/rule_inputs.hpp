@@ -82,7 +82,7 @@ std::vector<std::shared_ptr<const Account>> accounts_of(const std::vector<Uuid>&
 void register_account_cache();
 
 // The zone a user's local time is judged in: the account's, else
-// vitaluxe_security.timezone, else TimeZone.
+// vitaluxe_security.timezone, else TimeZone; its name into *name unless null.
 pg_tz* zone_of(const Account& account, std::string* name);
 std::int64_t local_usec(std::int64_t t, pg_tz* tz);
 

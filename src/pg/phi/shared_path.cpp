@@ -203,10 +203,11 @@ void load_entry(shared::UserEntry& e, const Uuid& user, std::int64_t bucket, std
 }
 
 rules::BaselineStats stats_of(const shared::UserEntry& e) {
-    std::vector<std::int64_t> history;
+    std::int64_t history[shared::kHistoryDays];  // per access: no allocation
+    std::size_t n = 0;
     for (std::int32_t v : e.history)
-        if (v > 0) history.push_back(v);
-    return rules::baseline(history);
+        if (v > 0) history[n++] = v;
+    return rules::baseline(history, n);
 }
 
 // The user's day moves forward: the finished day joins the history.
@@ -390,15 +391,24 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         while (end < rows.size() && rows[end].user == rows[begin].user) ++end;
         while (users.at(group) != user) ++group;
         const Account& acct = *accounts[group];
-        std::string tz_name;
-        pg_tz* tz = zone_of(acct, &tz_name);
-        std::vector<Derived> der(end - begin);
+        pg_tz* tz = zone_of(acct, nullptr);
+        std::string tz_name;  // the zone's name, for the table paths only
+        auto zone_name = [&]() -> const std::string& {
+            if (tz_name.empty()) zone_of(acct, &tz_name);
+            return tz_name;
+        };
+        // A statement's rows of one user: on the stack when few (the single-row INSERT).
+        constexpr std::size_t kSmall = 8;
+        Derived der_small[kSmall];
+        std::vector<Derived> der_large;
+        if (end - begin > kSmall) der_large.resize(end - begin);
+        Derived* const der = end - begin > kSmall ? der_large.data() : der_small;
         for (std::size_t i = begin; i < end; ++i) {
             der[i - begin].local = local_usec(rows[i].t, tz);
             der[i - begin].day = static_cast<std::int32_t>(rules::local_day(der[i - begin].local));
             der[i - begin].bucket = rules::floor_div(rows[i].t, p.window);
         }
-        const Derived& newest = der.back();
+        const Derived& newest = der[end - begin - 1];
 
         std::vector<Raise> raises;
         std::vector<Persist> persists;
@@ -530,7 +540,7 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
             auto loaded = std::make_unique<shared::UserEntry>();
             std::vector<std::int64_t> ids;
             for (std::size_t i = begin; i < end; ++i) ids.push_back(rows[i].id);
-            load_entry(*loaded, user, newest.bucket, newest.day, tz_name, p, ids);
+            load_entry(*loaded, user, newest.bucket, newest.day, zone_name(), p, ids);
             // A full table first frees what dropped databases and extensions left behind.
             bool full = false;
             {
@@ -560,7 +570,7 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         }
         if (!behind.empty()) {
             need_spi();
-            for (std::size_t i : behind) backfill[i] = backfill_inputs(user, rows[i], der[i - begin].day, tz_name, p);
+            for (std::size_t i : behind) backfill[i] = backfill_inputs(user, rows[i], der[i - begin].day, zone_name(), p);
         }
 
         // 2. otherwise the rules under a second lock, with the back-filled rows' inputs
@@ -574,7 +584,7 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
         // 3. what needs a table
         if (!raises.empty() || !persists.empty() || !finished_days.empty()) {
             need_spi();
-            if (!raises.empty()) raise_events(user, relid, rows, raises, acct, tz_name, p);
+            if (!raises.empty()) raise_events(user, relid, rows, raises, acct, zone_name(), p);
             if (!persists.empty()) persist_counts(persists);
             if (!finished_days.empty()) record_days(user, finished_days);
         }
@@ -582,14 +592,16 @@ bool judge_in_shared_memory(std::vector<Row>& rows, const Params& p, Oid relid, 
     }
 
     // 4. the seal ring, and now and then a seal
-    std::vector<shared::RingItem> items;
-    items.reserve(rows.size());
-    for (const Row& r : rows) {
-        shared::RingItem it{MyDatabaseId, relid, r.id, r.xid, {}};
-        std::memcpy(it.row_hash, r.row_hash.data(), 32);
-        items.push_back(it);
+    constexpr std::size_t kSmallRing = 8;
+    shared::RingItem items_small[kSmallRing];
+    std::vector<shared::RingItem> items_large;
+    if (rows.size() > kSmallRing) items_large.resize(rows.size());
+    shared::RingItem* const items = rows.size() > kSmallRing ? items_large.data() : items_small;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        items[i] = shared::RingItem{MyDatabaseId, relid, rows[i].id, rows[i].xid, {}};
+        std::memcpy(items[i].row_hash, rows[i].row_hash.data(), 32);
     }
-    shared::push(items);
+    shared::push(items, rows.size());
     const std::int64_t now = call([] { return GetCurrentTimestamp(); });
     if (g_last_seal_try == 0) g_last_seal_try = now;  // a new backend waits its turn too
     if (((shared::ring_count() >= kSealAtRing && now - g_last_seal_try >= kSealRetryUsec) ||

@@ -258,15 +258,15 @@ void forget_event(const Uuid& user, std::int64_t event_id) {
     LWLockRelease(lock);
 }
 
-void push(const std::vector<RingItem>& items) {
-    if (items.empty()) return;
+void push(const RingItem* items, std::size_t count) {
+    if (count == 0) return;
     LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
     const std::size_t room = kRingSize - g_header->ring_count;
-    const std::size_t n = std::min(room, items.size());
-    std::memcpy(&g_header->ring[g_header->ring_count], items.data(), n * sizeof(RingItem));
+    const std::size_t n = std::min(room, count);
+    std::memcpy(&g_header->ring[g_header->ring_count], items, n * sizeof(RingItem));
     g_header->ring_count += static_cast<std::uint32_t>(n);
-    if (n < items.size()) {
-        g_header->ring_dropped += items.size() - n;
+    if (n < count) {
+        g_header->ring_dropped += count - n;
         pg_atomic_fetch_add_u64(&g_header->loss_generation, 1);
     }
     LWLockRelease(g_header->ring_lock);

@@ -98,7 +98,8 @@ inline constexpr int kDatabases = 64;  // databases with seal bookkeeping (more 
 
 // The ring. push() never blocks on a full ring: it drops the item and marks the ring
 // for a rescan (the sealer then finds the row in the table).
-void push(const std::vector<RingItem>& items);
+void push(const RingItem* items, std::size_t n);
+inline void push(const std::vector<RingItem>& items) { push(items.data(), items.size()); }
 // This database's items (others stay in the ring).
 std::vector<RingItem> take_mine();
 void put_back(const std::vector<RingItem>& items);
