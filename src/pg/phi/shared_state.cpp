@@ -6,10 +6,13 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 extern "C" {
 #include "access/transam.h"
+#include "access/twophase.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/procarray.h"
+#include "storage/spin.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
 #include "utils/syscache.h"
@@ -42,12 +45,65 @@ struct Header {
     alignas(64) RingItem ring[kRingSize];
 };
 
+// Each backend first queues its new rows in a small segment of its own (indexed by its
+// PGPROC number, on cache lines no other inserter writes), so concurrent inserters do not
+// all take the ring lock for every statement; a full segment moves into the ring under the
+// ring lock. Items move between a segment and the ring only under the ring lock, which
+// take_mine() holds while it drains both: no item is ever in neither place.
+constexpr std::uint32_t kSegmentItems = 32;
+struct alignas(64) Segment {
+    slock_t lock;
+    std::uint32_t count;
+    RingItem items[kSegmentItems];
+};
+
 Header* g_header = nullptr;
+Segment* g_segments = nullptr;
+std::uint32_t g_segment_count = 0;
 HTAB* g_users = nullptr;
 shmem_request_hook_type g_prev_request = nullptr;
 shmem_startup_hook_type g_prev_startup = nullptr;
 
 Size users_size() { return hash_estimate_size(kUsers, sizeof(UserEntry)); }
+
+// One segment per PGPROC (regular backends, workers, auxiliary and prepared-xact slots).
+std::uint32_t segment_count() {
+    return static_cast<std::uint32_t>(MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts);
+}
+Size segments_size() { return mul_size(segment_count(), sizeof(Segment)); }
+
+Segment* my_segment() {
+    if (!g_segments || !MyProc || MyProc->pgprocno < 0 ||
+        static_cast<std::uint32_t>(MyProc->pgprocno) >= g_segment_count)
+        return nullptr;
+    return &g_segments[MyProc->pgprocno];
+}
+
+// Under ring_lock EXCLUSIVE: appends to the ring; what does not fit is lost (rescan).
+void ring_append(const RingItem* items, std::size_t count) {
+    const std::size_t room = kRingSize - g_header->ring_count;
+    const std::size_t n = std::min(room, count);
+    std::memcpy(&g_header->ring[g_header->ring_count], items, n * sizeof(RingItem));
+    g_header->ring_count += static_cast<std::uint32_t>(n);
+    if (n < count) {
+        g_header->ring_dropped += count - n;
+        pg_atomic_fetch_add_u64(&g_header->loss_generation, 1);
+    }
+}
+
+// Under ring_lock EXCLUSIVE: removes the segments' items for which take(item) is true.
+template <typename Take>
+void drain_segments(Take take) {
+    for (std::uint32_t i = 0; i < g_segment_count; ++i) {
+        Segment& seg = g_segments[i];
+        SpinLockAcquire(&seg.lock);
+        std::uint32_t kept = 0;
+        for (std::uint32_t j = 0; j < seg.count; ++j)
+            if (!take(seg.items[j])) seg.items[kept++] = seg.items[j];
+        seg.count = kept;
+        SpinLockRelease(&seg.lock);
+    }
+}
 
 std::uint32_t hash_user(const void* key, Size) {
     const auto* k = static_cast<const UserKey*>(key);
@@ -90,7 +146,7 @@ DbState& db_state() {
 
 void on_request() {
     if (g_prev_request) g_prev_request();
-    RequestAddinShmemSpace(add_size(sizeof(Header), users_size()));
+    RequestAddinShmemSpace(add_size(add_size(sizeof(Header), segments_size()), users_size()));
     RequestNamedLWLockTranche(kTranche, 1 + kPartitions);
 }
 
@@ -116,6 +172,14 @@ void on_startup() {
         g_header->ring_dropped = 0;
         g_header->ring_count = 0;
     }
+    g_segment_count = segment_count();
+    bool segments_found = false;
+    g_segments = static_cast<Segment*>(ShmemInitStruct("vitaluxe_security phi segments", segments_size(), &segments_found));
+    if (!segments_found)
+        for (std::uint32_t i = 0; i < g_segment_count; ++i) {
+            SpinLockInit(&g_segments[i].lock);
+            g_segments[i].count = 0;
+        }
     HASHCTL info;
     std::memset(&info, 0, sizeof info);
     info.keysize = sizeof(UserKey);
@@ -226,6 +290,7 @@ std::size_t evict_stale(Oid relid) {
         if (!stale(it.database, it.relid)) g_header->ring[kept++] = it;
     }
     g_header->ring_count = kept;
+    drain_segments([&](const RingItem& it) { return stale(it.database, it.relid); });
     LWLockRelease(g_header->ring_lock);
     return freed;
 }
@@ -260,15 +325,28 @@ void forget_event(const Uuid& user, std::int64_t event_id) {
 
 void push(const RingItem* items, std::size_t count) {
     if (count == 0) return;
-    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
-    const std::size_t room = kRingSize - g_header->ring_count;
-    const std::size_t n = std::min(room, count);
-    std::memcpy(&g_header->ring[g_header->ring_count], items, n * sizeof(RingItem));
-    g_header->ring_count += static_cast<std::uint32_t>(n);
-    if (n < count) {
-        g_header->ring_dropped += count - n;
-        pg_atomic_fetch_add_u64(&g_header->loss_generation, 1);
+    Segment* seg = my_segment();
+    if (seg && count <= kSegmentItems) {
+        SpinLockAcquire(&seg->lock);
+        const bool fits = seg->count + count <= kSegmentItems;
+        if (fits) {
+            std::memcpy(&seg->items[seg->count], items, count * sizeof(RingItem));
+            seg->count += static_cast<std::uint32_t>(count);
+        }
+        SpinLockRelease(&seg->lock);
+        if (fits) return;
     }
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    if (seg) {  // the full segment first, in its order, then the new items
+        SpinLockAcquire(&seg->lock);
+        RingItem moved[kSegmentItems];
+        const std::uint32_t n = seg->count;
+        std::memcpy(moved, seg->items, n * sizeof(RingItem));
+        seg->count = 0;
+        SpinLockRelease(&seg->lock);
+        ring_append(moved, n);
+    }
+    ring_append(items, count);
     LWLockRelease(g_header->ring_lock);
 }
 
@@ -282,13 +360,28 @@ std::vector<RingItem> take_mine() {
         else g_header->ring[kept++] = it;
     }
     g_header->ring_count = kept;
+    drain_segments([&](const RingItem& it) {
+        if (it.database != MyDatabaseId) return false;
+        mine.push_back(it);
+        return true;
+    });
     LWLockRelease(g_header->ring_lock);
     return mine;
 }
 
-void put_back(const std::vector<RingItem>& items) { push(items); }
+void put_back(const std::vector<RingItem>& items) {
+    if (items.empty()) return;
+    LWLockAcquire(g_header->ring_lock, LW_EXCLUSIVE);
+    ring_append(items.data(), items.size());
+    LWLockRelease(g_header->ring_lock);
+}
 
-std::size_t ring_count() { return g_header->ring_count; }
+// The ring's items plus this backend's segment (the others' segments hold at most
+// kSegmentItems each; the sealer drains them all).
+std::size_t ring_count() {
+    const Segment* seg = my_segment();
+    return g_header->ring_count + (seg ? seg->count : 0);
+}
 
 bool needs_rescan() {
     return pg_atomic_read_u64(&db_state().rescanned) < pg_atomic_read_u64(&g_header->loss_generation);
@@ -338,9 +431,10 @@ Usage usage() {
     u.users_capacity = kUsers;
     u.users_refused = g_header->users_refused;
     u.ring = g_header->ring_count;
+    for (std::uint32_t i = 0; i < g_segment_count; ++i) u.ring += g_segments[i].count;  // unlocked: a reading
     u.ring_capacity = kRingSize;
     u.ring_dropped = g_header->ring_dropped;
-    u.bytes = sizeof(Header) + users_size();
+    u.bytes = sizeof(Header) + segments_size() + users_size();
     return u;
 }
 
