@@ -91,17 +91,24 @@ void ring_append(const RingItem* items, std::size_t count) {
     }
 }
 
-// Under ring_lock EXCLUSIVE: removes the segments' items for which take(item) is true.
-template <typename Take>
-void drain_segments(Take take) {
+// Under ring_lock EXCLUSIVE: removes the segments' items for which take(item) is true and
+// hands each to sink(item) after the segment's spinlock is released (nothing that can
+// allocate or throw runs under a spinlock).
+template <typename Take, typename Sink>
+void drain_segments(Take take, Sink sink) {
+    RingItem taken[kSegmentItems];
     for (std::uint32_t i = 0; i < g_segment_count; ++i) {
         Segment& seg = g_segments[i];
+        std::uint32_t n = 0;
         SpinLockAcquire(&seg.lock);
         std::uint32_t kept = 0;
-        for (std::uint32_t j = 0; j < seg.count; ++j)
-            if (!take(seg.items[j])) seg.items[kept++] = seg.items[j];
+        for (std::uint32_t j = 0; j < seg.count; ++j) {
+            if (take(seg.items[j])) taken[n++] = seg.items[j];
+            else seg.items[kept++] = seg.items[j];
+        }
         seg.count = kept;
         SpinLockRelease(&seg.lock);
+        for (std::uint32_t j = 0; j < n; ++j) sink(taken[j]);
     }
 }
 
@@ -290,7 +297,7 @@ std::size_t evict_stale(Oid relid) {
         if (!stale(it.database, it.relid)) g_header->ring[kept++] = it;
     }
     g_header->ring_count = kept;
-    drain_segments([&](const RingItem& it) { return stale(it.database, it.relid); });
+    drain_segments([&](const RingItem& it) { return stale(it.database, it.relid); }, [](const RingItem&) {});
     LWLockRelease(g_header->ring_lock);
     return freed;
 }
@@ -360,11 +367,8 @@ std::vector<RingItem> take_mine() {
         else g_header->ring[kept++] = it;
     }
     g_header->ring_count = kept;
-    drain_segments([&](const RingItem& it) {
-        if (it.database != MyDatabaseId) return false;
-        mine.push_back(it);
-        return true;
-    });
+    drain_segments([](const RingItem& it) { return it.database == MyDatabaseId; },
+                   [&](const RingItem& it) { mine.push_back(it); });
     LWLockRelease(g_header->ring_lock);
     return mine;
 }
