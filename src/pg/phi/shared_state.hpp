@@ -2,9 +2,10 @@
 //  * per-user rule state (rate buckets, the day's distinct patients, 30 days of history,
 //    the open events with their running counts) in a fixed hash of kUsers entries, one
 //    LWLock per partition: the hot insert path judges a row without touching a table;
-//  * the seal ring: (row id, inserting xid, row hash) of every new audit_logs row; the
-//    sealer chains the entries whose transaction committed (in any order) and keeps the
-//    ones still in progress, so no table row is written per audit row to find them.
+//  * the seal ring: (row id, inserting xid, row hash) of every new audit_logs row, first
+//    in the inserting backend's own segment, moved into the ring when the segment is full;
+//    the sealer drains both and chains the entries whose transaction committed (in any
+//    order), keeping the ones still in progress, so no table row is written per audit row.
 // Everything here is plain data: no pointers into a backend, no C++ objects with owners.
 #pragma once
 
